@@ -29,8 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
     db_commands.add_parser("upgrade", help="apply database migrations")
     content = commands.add_parser("content", help="practice library tasks")
-    content_commands = content.add_subparsers(dest="content_command", required=True,
-                                              metavar="TASK")
+    content_commands = content.add_subparsers(dest="content_command", required=True, metavar="TASK")
     content_commands.add_parser("check", help="validate every practice and program")
     key = commands.add_parser("key", help="reply encryption key tasks")
     key_commands = key.add_subparsers(dest="key_command", required=True, metavar="TASK")
@@ -39,8 +38,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    values = [settings.telegram_bot_token, settings.discord_bot_token,
-              settings.reply_encryption_key]
+    values = [
+        settings.telegram_bot_token,
+        settings.discord_bot_token,
+        settings.reply_encryption_key,
+    ]
     return [v.get_secret_value() for v in values if v is not None]
 
 
@@ -49,8 +51,9 @@ def _terminal(settings: Settings, reason: str) -> int:
 
     clock = ShiftedClock()
     core = build_core(settings, clock=clock)
-    print(f"{reason}: opening the terminal chat on {core.db.url.render_as_string()}.",
-          file=sys.stderr)
+    print(
+        f"{reason}: opening the terminal chat on {core.db.url.render_as_string()}.", file=sys.stderr
+    )
     try:
         asyncio.run(run_terminal(core, clock, settings.tick_seconds))
     except KeyboardInterrupt:

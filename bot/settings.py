@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
@@ -24,6 +24,19 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(default=20.0, gt=0, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
+    @field_validator(
+        "telegram_bot_token",
+        "discord_bot_token",
+        "telegram_api_base_url",
+        "discord_api_base_url",
+        "reply_encryption_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`.env.example` lists every setting with an empty value; empty means not set."""
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 class SettingsError(Exception):
     """One sentence naming the setting that is wrong."""
@@ -31,13 +44,8 @@ class SettingsError(Exception):
 
 def load_settings() -> Settings:
     try:
-        settings = Settings()
+        return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
         raise SettingsError(f"The setting {name} is not valid: {first['msg']}.") from None
-    for name in ("telegram_bot_token", "discord_bot_token", "reply_encryption_key"):
-        value = getattr(settings, name)
-        if value is not None and not value.get_secret_value().strip():
-            setattr(settings, name, None)
-    return settings

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -19,25 +20,31 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.clock import ShiftedClock
 from bot.core.context import Incoming
-from bot.core.messages import Document, Keyboard, Message, PracticeCard, Recipient, Text
-from bot.core.messages import render_practice_text
+from bot.core.messages import (
+    Keyboard,
+    Message,
+    PracticeCard,
+    Recipient,
+    Text,
+    render_practice_text,
+)
 from bot.core.ports import Switchboard
 from bot.core.service import Core
 from bot.core.ticker import Ticker
 
 PLATFORM = "terminal"
+_CODE = re.compile(r"invite code is ([A-Z0-9]{3}-[A-Z0-9]{3})")
 TERMINAL_HELP = (
     "Terminal extras:\n"
     "/as NAME — talk as another local person (try a couple on one machine)\n"
     "/next-day — move the clock to the next scheduled practice and deliver it\n"
+    "{code} — stands for the last invite code shown, so a script can pair two people\n"
     "/quit — leave (Ctrl-D works too)"
 )
 
 
 def _buttons(keyboard: Keyboard) -> list[str]:
-    return [
-        "   " + "  ".join(f"[{b.label} → {b.action}]" for b in row) for row in keyboard
-    ]
+    return ["   " + "  ".join(f"[{b.label} → {b.action}]" for b in row) for row in keyboard]
 
 
 def render(message: Message, files_dir: Path) -> str:
@@ -59,10 +66,19 @@ class TerminalMessenger:
         self.out = out
         self.files_dir = files_dir
         self.current = "Me"
+        self.names = {"me": "Me"}
+        self.last_code: str | None = None
         self._ids = itertools.count(1)
 
+    def switch_to(self, name: str) -> None:
+        self.current = name
+        self.names[name.lower()] = name
+
     def show(self, to: str, message: Message) -> None:
-        label = "bot" if to.lower() == self.current.lower() else f"bot → {to}"
+        if isinstance(message, Text) and (found := _CODE.search(message.body)):
+            self.last_code = found.group(1)
+        name = self.names.get(to.lower(), to)
+        label = "bot" if to.lower() == self.current.lower() else f"bot → {name}"
         for line in render(message, self.files_dir).splitlines() or [""]:
             self.out.write(f"{label}> {line}\n")
         self.out.flush()
@@ -129,9 +145,14 @@ class TerminalChat:
             if not name or not text[3:4].isspace():
                 self.messenger.show(me, Text("Type /as followed by a name, for example /as Sam."))
                 return
-            self.messenger.current = name[:40]
+            self.messenger.switch_to(name[:40])
             self.messenger.show(name, Text(f"You are now {name[:40]}."))
             return
+        if "{code}" in text:
+            if self.messenger.last_code is None:
+                self.messenger.show(me, Text("No invite code has been shown yet; /pair makes one."))
+                return
+            text = text.replace("{code}", self.messenger.last_code)
         if text.startswith("/next-day"):
             await self.next_day()
             return
@@ -156,7 +177,11 @@ class TerminalChat:
 
 async def run_terminal(core: Core, clock: ShiftedClock, tick_seconds: float) -> None:
     chat = TerminalChat(
-        core, clock, stdin=sys.stdin, stdout=sys.stdout, tick_seconds=tick_seconds,
+        core,
+        clock,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        tick_seconds=tick_seconds,
         files_dir=Path.cwd(),
     )
     await chat.run()

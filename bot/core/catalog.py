@@ -179,9 +179,7 @@ def load_catalog(content_dir: Path | None = None) -> Catalog:
             problems.append(f"{path.name}: expected a list under 'practices'")
             continue
         for index, record in enumerate(records, start=1):
-            record_id = (
-                str(record.get("id")) if isinstance(record, dict) else f"record {index}"
-            )
+            record_id = str(record.get("id")) if isinstance(record, dict) else f"record {index}"
             try:
                 practice = Practice.model_validate(record)
             except ValidationError as exc:
@@ -207,22 +205,20 @@ def load_catalog(content_dir: Path | None = None) -> Catalog:
     if raw_programs is not None:
         records = raw_programs.get("programs") if isinstance(raw_programs, dict) else None
         for index, record in enumerate(records or [], start=1):
-            record_id = (
-                str(record.get("id")) if isinstance(record, dict) else f"program {index}"
-            )
+            record_id = str(record.get("id")) if isinstance(record, dict) else f"program {index}"
             try:
                 program = Program.model_validate(record)
             except ValidationError as exc:
                 problems.extend(_field_errors(programs_path, record_id, exc))
                 continue
             for day_number, day in enumerate(program.days, start=1):
-                practice = practices.get(day.practice)
-                if practice is None:
+                listed = practices.get(day.practice)
+                if listed is None:
                     problems.append(
                         f"programs.yaml: {program.id}: day {day_number}: no practice "
                         f"'{day.practice}'"
                     )
-                elif Audience.GROUP not in practice.audiences:
+                elif Audience.GROUP not in listed.audiences:
                     problems.append(
                         f"programs.yaml: {program.id}: day {day_number}: '{day.practice}' "
                         "is not marked for groups"

@@ -103,9 +103,7 @@ def join(session: Session, ctx: Context, person: Person, code_text: str) -> Outc
     inviter = session.get(Person, invite.person_id, with_for_update=True)
     assert inviter is not None
     if inviter.couple_id is not None:
-        raise InputError(
-            "The person who made this code is already paired with someone else."
-        )
+        raise InputError("The person who made this code is already paired with someone else.")
     couple = Couple(created_at=now)
     session.add(couple)
     session.flush()
@@ -135,9 +133,7 @@ def end_couple(session: Session, person: Person) -> Notice | None:
         return None
     couple_id = person.couple_id
     partner = partner_of(session, person)
-    session.execute(
-        update(Person).where(Person.couple_id == couple_id).values(couple_id=None)
-    )
+    session.execute(update(Person).where(Person.couple_id == couple_id).values(couple_id=None))
     session.execute(delete(Assignment).where(Assignment.owner_key == f"couple:{couple_id}"))
     session.execute(delete(Couple).where(Couple.id == couple_id))
     person.couple_id = None
@@ -157,4 +153,3 @@ def unpair(session: Session, person: Person) -> Outcome:
     )
     outcome.notices.append(notice)
     return outcome
-

@@ -33,8 +33,7 @@ def decode_key(text: str) -> bytes:
         key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise ReplyKeyError(
-            "REPLY_ENCRYPTION_KEY is not valid base64; create one with "
-            "`wholehearted key new`."
+            "REPLY_ENCRYPTION_KEY is not valid base64; create one with `wholehearted key new`."
         ) from None
     if len(key) != 32:
         raise ReplyKeyError(

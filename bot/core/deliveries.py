@@ -155,9 +155,9 @@ def today(session: Session, ctx: Context, person: Person) -> Outcome:
     if delivery is None:
         delivery = create_delivery(session, ctx, person, day, status="sent")
         reschedule(person, ctx.clock.now())
-        intro = "Today's practice:"
+        intro = f"Today's practice · {day:%A %d %B}:"
     else:
-        intro = "Here is today's practice again:"
+        intro = f"Here is today's practice again · {day:%A %d %B}:"
     outcome = Outcome()
     outcome.replies.append(card_for(ctx, delivery, intro))
     return outcome
@@ -232,9 +232,7 @@ class Send:
     card: PracticeCard
 
 
-def plan_due(
-    session: Session, ctx: Context, platforms: Sequence[str], limit: int = 500
-) -> int:
+def plan_due(session: Session, ctx: Context, platforms: Sequence[str], limit: int = 500) -> int:
     """Write the outbox rows of everyone due by now; returns how many were written.
 
     Rows are locked with SKIP LOCKED on PostgreSQL so several workers split the work;
@@ -303,7 +301,12 @@ def claim_sends(
         delivery.status = "sending"
         delivery.lease_until = now + LEASE
         delivery.attempts += 1
-        intro = "Snoozed practice, as promised:" if delivery.sent_at else "Today's practice:"
+        day = f"{delivery.practice_date:%A %d %B}"
+        intro = (
+            f"Snoozed practice, as promised · {day}:"
+            if delivery.sent_at
+            else f"Today's practice · {day}:"
+        )
         sends.append(Send(delivery.id, recipient_of(person), card_for(ctx, delivery, intro)))
     return sends
 
@@ -315,8 +318,9 @@ def _give_up_on_lost_sends(session: Session, now: datetime) -> None:
     ).all()
     for delivery in lost:
         delivery.status = "uncertain"
-        log.warning("delivery %s outcome unknown after its lease ran out; not resending",
-                    delivery.id)
+        log.warning(
+            "delivery %s outcome unknown after its lease ran out; not resending", delivery.id
+        )
 
 
 def record_sent(session: Session, ctx: Context, delivery_id: int, message_id: str | None) -> None:
@@ -349,8 +353,7 @@ def record_failure(
         if person is not None and not person.unreachable:
             person.unreachable = True
             reschedule(person, now)
-            log.info("person %s cannot be reached; not sending until they write again",
-                     person.id)
+            log.info("person %s cannot be reached; not sending until they write again", person.id)
         return
     if delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = "failed"
@@ -365,11 +368,17 @@ def record_failure(
 
 def next_wakeup(session: Session) -> datetime | None:
     """The earliest instant anything is due; the terminal's /next-day jumps to it."""
-    person_due = session.scalar(select(Person.next_due_at).order_by(Person.next_due_at).where(
-        Person.next_due_at.is_not(None)).limit(1))
+    person_due = session.scalar(
+        select(Person.next_due_at)
+        .order_by(Person.next_due_at)
+        .where(Person.next_due_at.is_not(None))
+        .limit(1)
+    )
     delivery_due = session.scalar(
-        select(Delivery.due_at).where(or_(Delivery.status == "pending")).order_by(
-            Delivery.due_at).limit(1)
+        select(Delivery.due_at)
+        .where(or_(Delivery.status == "pending"))
+        .order_by(Delivery.due_at)
+        .limit(1)
     )
     candidates = [d for d in (person_due, delivery_due) if d is not None]
     return min(candidates) if candidates else None

@@ -23,9 +23,7 @@ class InputError(ValueError):
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_DAYS = frozenset(range(7))
 
-_TIME = re.compile(
-    r"^(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)?$"
-)
+_TIME = re.compile(r"^(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)?$")
 
 
 def parse_time(text: str) -> time:
@@ -43,9 +41,7 @@ def parse_time(text: str) -> time:
     ampm = (match["ampm"] or "").replace(".", "")
     if ampm:
         if not 1 <= hour <= 12:
-            raise InputError(
-                f"“{text.strip()}” mixes a 24-hour time with am/pm. Try 7pm or 19:00."
-            )
+            raise InputError(f"“{text.strip()}” mixes a 24-hour time with am/pm. Try 7pm or 19:00.")
         hour = hour % 12 + (12 if ampm == "pm" else 0)
     if hour > 23 or minute > 59:
         raise InputError(
@@ -195,9 +191,7 @@ def parse_zone(text: str) -> str:
     if len(options) == 1:
         return options[0]
     if len(options) > 1:
-        raise InputError(
-            f"“{cleaned}” could be {', '.join(options)}. Type the one you mean."
-        )
+        raise InputError(f"“{cleaned}” could be {', '.join(options)}. Type the one you mean.")
     suggestions = suggest_zones(cleaned)
     hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
     raise InputError(
@@ -223,26 +217,63 @@ def suggest_zones(text: str, limit: int = 3) -> list[str]:
 
 ZONE_REGIONS: dict[str, tuple[str, ...]] = {
     "Europe": (
-        "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin",
-        "Europe/Madrid", "Europe/Rome", "Europe/Warsaw", "Europe/Athens", "Europe/Kyiv",
-        "Europe/Istanbul", "Europe/Moscow",
+        "Europe/London",
+        "Europe/Dublin",
+        "Europe/Lisbon",
+        "Europe/Paris",
+        "Europe/Berlin",
+        "Europe/Madrid",
+        "Europe/Rome",
+        "Europe/Warsaw",
+        "Europe/Athens",
+        "Europe/Kyiv",
+        "Europe/Istanbul",
+        "Europe/Moscow",
     ),
     "Americas": (
-        "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
-        "America/Anchorage", "Pacific/Honolulu", "America/Toronto", "America/Mexico_City",
-        "America/Bogota", "America/Lima", "America/Sao_Paulo", "America/Argentina/Buenos_Aires",
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "America/Anchorage",
+        "Pacific/Honolulu",
+        "America/Toronto",
+        "America/Mexico_City",
+        "America/Bogota",
+        "America/Lima",
+        "America/Sao_Paulo",
+        "America/Argentina/Buenos_Aires",
     ),
     "Asia": (
-        "Asia/Dubai", "Asia/Karachi", "Asia/Kolkata", "Asia/Kathmandu", "Asia/Dhaka",
-        "Asia/Bangkok", "Asia/Jakarta", "Asia/Singapore", "Asia/Shanghai", "Asia/Manila",
-        "Asia/Seoul", "Asia/Tokyo",
+        "Asia/Dubai",
+        "Asia/Karachi",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Asia/Dhaka",
+        "Asia/Bangkok",
+        "Asia/Jakarta",
+        "Asia/Singapore",
+        "Asia/Shanghai",
+        "Asia/Manila",
+        "Asia/Seoul",
+        "Asia/Tokyo",
     ),
     "Africa": (
-        "Africa/Casablanca", "Africa/Lagos", "Africa/Cairo", "Africa/Johannesburg",
-        "Africa/Nairobi", "Africa/Accra",
+        "Africa/Casablanca",
+        "Africa/Lagos",
+        "Africa/Cairo",
+        "Africa/Johannesburg",
+        "Africa/Nairobi",
+        "Africa/Accra",
     ),
     "Oceania": (
-        "Australia/Perth", "Australia/Adelaide", "Australia/Brisbane", "Australia/Sydney",
-        "Australia/Melbourne", "Australia/Lord_Howe", "Pacific/Auckland", "Pacific/Fiji",
+        "Australia/Perth",
+        "Australia/Adelaide",
+        "Australia/Brisbane",
+        "Australia/Sydney",
+        "Australia/Melbourne",
+        "Australia/Lord_Howe",
+        "Pacific/Auckland",
+        "Pacific/Fiji",
     ),
 }

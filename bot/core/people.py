@@ -148,30 +148,32 @@ def time_prompt() -> tuple[str, Keyboard]:
 
 def zone_prompt(region: str | None = None) -> tuple[str, Keyboard]:
     if region is None:
-        rows = tuple(
+        regions: Keyboard = tuple(
             (Button(name, f"/settings zone {name}"),) for name in ZONE_REGIONS
-        ) + ((Button("UTC", "/settings zone UTC"),),)
+        )
         return (
             "Which time zone are you in? Pick a region, or type a city (Berlin) or a full "
             "name (America/New_York).",
-            rows,
+            (*regions, (Button("UTC", "/settings zone UTC"),)),
         )
     zones = ZONE_REGIONS[region]
-    rows = tuple(
+    cities: Keyboard = tuple(
         tuple(Button(z.split("/")[-1].replace("_", " "), f"/settings zone {z}") for z in pair)
         for pair in (zones[i : i + 3] for i in range(0, len(zones), 3))
     )
-    return (f"{region}: pick a city in your time zone, or type another one.", rows)
+    return (f"{region}: pick a city in your time zone, or type another one.", cities)
 
 
 def days_prompt() -> tuple[str, Keyboard]:
     return (
         "Which days would you like a practice? Tap one, or type days such as mon,wed,fri.",
-        ((
-            Button("Every day", "/settings days daily"),
-            Button("Weekdays", "/settings days mon-fri"),
-            Button("Weekends", "/settings days sat,sun"),
-        ),),
+        (
+            (
+                Button("Every day", "/settings days daily"),
+                Button("Weekdays", "/settings days mon-fri"),
+                Button("Weekends", "/settings days sat,sun"),
+            ),
+        ),
     )
 
 
@@ -265,9 +267,7 @@ def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outco
             body, keyboard = themes_prompt(person)
             return outcome.say(confirmation + "\n\n" + body, keyboard)
     else:
-        raise InputError(
-            f"“{field}” isn't a setting. Use /settings time, zone, days or themes."
-        )
+        raise InputError(f"“{field}” isn't a setting. Use /settings time, zone, days or themes.")
     reschedule(person, ctx.clock.now())
     if person.onboarding_step is not None:
         outcome.say(confirmation)

@@ -64,5 +64,8 @@ class Switchboard:
             try:
                 await messenger.send(notice.to, notice.message)
             except (TransientSendError, RecipientGone) as error:
-                log.warning("a notice to a %s user was not sent: %s",
-                            notice.to.platform, type(error).__name__)
+                log.warning(
+                    "a notice to a %s user was not sent: %s",
+                    notice.to.platform,
+                    type(error).__name__,
+                )

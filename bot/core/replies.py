@@ -112,8 +112,9 @@ def journal(session: Session, ctx: Context, person: Person, args: str) -> Outcom
     try:
         page = int(args.strip() or "1")
     except ValueError:
-        raise InputError("Type /journal for the latest replies, or /journal 2 for older ones.") \
-            from None
+        raise InputError(
+            "Type /journal for the latest replies, or /journal 2 for older ones."
+        ) from None
     if page < 1:
         raise InputError("Pages start at 1: type /journal or /journal 2.")
     replies = session.scalars(
@@ -123,12 +124,16 @@ def journal(session: Session, ctx: Context, person: Person, args: str) -> Outcom
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     ).all()
-    received = session.scalars(
-        select(ReceivedShare)
-        .where(ReceivedShare.recipient_id == person.id)
-        .order_by(ReceivedShare.shared_at.desc())
-        .limit(5)
-    ).all() if page == 1 else []
+    received = (
+        session.scalars(
+            select(ReceivedShare)
+            .where(ReceivedShare.recipient_id == person.id)
+            .order_by(ReceivedShare.shared_at.desc())
+            .limit(5)
+        ).all()
+        if page == 1
+        else []
+    )
     if not replies and not received:
         if page > 1:
             return Outcome().say("There are no older replies.")
@@ -207,7 +212,9 @@ def share(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
     outcome.notices.append(
         Notice(
             recipient_of(partner),
-            Text(f"{person.display_name} shared a reply{about} with you:\n\n{text}\n\n{SHARE_NOTE}"),
+            Text(
+                f"{person.display_name} shared a reply{about} with you:\n\n{text}\n\n{SHARE_NOTE}"
+            ),
         )
     )
     return outcome

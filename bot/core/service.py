@@ -12,18 +12,17 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import couples, deliveries, people, privacy, replies
 from bot.core.context import Context, Incoming
 from bot.core.deliveries import Send
-from bot.core.messages import Outcome
+from bot.core.messages import Button, Outcome
 from bot.core.parsing import InputError
 from bot.core.texts import COMMANDS_BY_NAME, SAFETY, WELCOME, help_text
-from bot.core.messages import Button
 from db.models import Delivery, Person
 from db.session import Database
-from sqlalchemy import select
 
 log = logging.getLogger(__name__)
 
@@ -165,13 +164,21 @@ class Core:
                 outcome.say(str(error))
         if person.onboarding_step is not None:
             person.onboarding_step = "consent"
-            outcome.say(WELCOME, ((Button("I agree, let's begin", "/start agree"),
-                                   Button("Safety first", "/safety")),))
+            outcome.say(
+                WELCOME,
+                (
+                    (
+                        Button("I agree, let's begin", "/start agree"),
+                        Button("Safety first", "/safety"),
+                    ),
+                ),
+            )
             return outcome
         if person.stopped or person.paused_until is not None:
             return people.resume(person, self.ctx)
         return outcome.say(
-            "You're already set up. " + people.describe_next(person)
+            "You're already set up. "
+            + people.describe_next(person)
             + " /settings changes it; /help lists everything."
         )
 

@@ -17,61 +17,136 @@ class CommandSpec:
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("start", "/start", "Begin: consent, privacy, safety and your schedule",
-                "Walks you through a short note on privacy and safety, then your time, time "
-                "zone, days and themes. Run it again any time to restart daily practices."),
-    CommandSpec("today", "/today", "Get today's practice now",
-                "Sends today's practice right away. If it already came today, you see the "
-                "same one again; you never get two different practices on one day."),
-    CommandSpec("settings", "/settings [time|zone|days|themes] [value]",
-                "Your time, time zone, days and themes",
-                "/settings alone shows your settings with buttons. Or type them:\n"
-                "/settings time 7:30 (also 7pm, 19:00)\n"
-                "/settings zone Europe/Berlin (also UTC, or a city such as Berlin)\n"
-                "/settings days mon-fri (or daily, sat,sun)\n"
-                "/settings themes playfulness,individuality (or all, core)"),
-    CommandSpec("pause", "/pause [days]", "Pause daily practices (for some days, or until /resume)",
-                "/pause 3 skips the next three days; /pause alone pauses until you /resume."),
-    CommandSpec("resume", "/resume", "Resume daily practices after a pause",
-                "Daily practices start again from your next chosen day."),
-    CommandSpec("pair", "/pair", "Get an invite code for your partner",
-                "Gives a single-use code, valid for 48 hours. Your partner types /join CODE; "
-                "from then on you both get the same practice on the same day, each at your "
-                "own local time."),
-    CommandSpec("join", "/join CODE", "Join your partner with their invite code",
-                "Type the code your partner got from /pair, for example /join K7P-3QX."),
-    CommandSpec("unpair", "/unpair", "End the pairing with your partner",
-                "Ends the pairing. Your partner is told only that the pairing ended. Your "
-                "replies stay private to you, as they always were."),
-    CommandSpec("journal", "/journal [page]", "Read your private replies",
-                "Lists your replies, newest first, ten to a page, and replies your partner "
-                "shared with you. Only you can read them."),
-    CommandSpec("share", "/share [number]", "Share one reply with your partner",
-                "Sends one reply (the latest, or the number shown in /journal) to your "
-                "partner, with a note that no answer is expected."),
-    CommandSpec("export", "/export", "Download everything the bot holds about you",
-                "Sends you a JSON file with your settings, deliveries, replies and what was "
-                "shared with you."),
-    CommandSpec("forget", "/forget", "Delete everything the bot holds about you",
-                "Asks you to confirm, then deletes your replies, settings and delivery "
-                "history. Replies you already shared stay with the partner you gave them to."),
-    CommandSpec("safety", "/safety", "Who these practices are for, and where to find help",
-                "Shows the safety note and where to find help."),
-    CommandSpec("help", "/help [command]", "List commands, or explain one",
-                "/help settings explains one command in detail."),
-    CommandSpec("stop", "/stop", "Stop daily practices",
-                "Stops daily practices; nothing is deleted. /start begins them again, and "
-                "/forget deletes everything."),
-    CommandSpec("reply", "/reply [text]", "Write a private reply to your latest practice",
-                "/reply alone waits for your next message; /reply followed by text saves it "
-                "at once. Only you can read it unless you /share it."),
+    CommandSpec(
+        "start",
+        "/start",
+        "Begin: consent, privacy, safety and your schedule",
+        "Walks you through a short note on privacy and safety, then your time, time "
+        "zone, days and themes. Run it again any time to restart daily practices.",
+    ),
+    CommandSpec(
+        "today",
+        "/today",
+        "Get today's practice now",
+        "Sends today's practice right away. If it already came today, you see the "
+        "same one again; you never get two different practices on one day.",
+    ),
+    CommandSpec(
+        "settings",
+        "/settings [time|zone|days|themes] [value]",
+        "Your time, time zone, days and themes",
+        "/settings alone shows your settings with buttons. Or type them:\n"
+        "/settings time 7:30 (also 7pm, 19:00)\n"
+        "/settings zone Europe/Berlin (also UTC, or a city such as Berlin)\n"
+        "/settings days mon-fri (or daily, sat,sun)\n"
+        "/settings themes playfulness,individuality (or all, core)",
+    ),
+    CommandSpec(
+        "pause",
+        "/pause [days]",
+        "Pause daily practices (for some days, or until /resume)",
+        "/pause 3 skips the next three days; /pause alone pauses until you /resume.",
+    ),
+    CommandSpec(
+        "resume",
+        "/resume",
+        "Resume daily practices after a pause",
+        "Daily practices start again from your next chosen day.",
+    ),
+    CommandSpec(
+        "pair",
+        "/pair",
+        "Get an invite code for your partner",
+        "Gives a single-use code, valid for 48 hours. Your partner types /join CODE; "
+        "from then on you both get the same practice on the same day, each at your "
+        "own local time.",
+    ),
+    CommandSpec(
+        "join",
+        "/join CODE",
+        "Join your partner with their invite code",
+        "Type the code your partner got from /pair, for example /join K7P-3QX.",
+    ),
+    CommandSpec(
+        "unpair",
+        "/unpair",
+        "End the pairing with your partner",
+        "Ends the pairing. Your partner is told only that the pairing ended. Your "
+        "replies stay private to you, as they always were.",
+    ),
+    CommandSpec(
+        "journal",
+        "/journal [page]",
+        "Read your private replies",
+        "Lists your replies, newest first, ten to a page, and replies your partner "
+        "shared with you. Only you can read them.",
+    ),
+    CommandSpec(
+        "share",
+        "/share [number]",
+        "Share one reply with your partner",
+        "Sends one reply (the latest, or the number shown in /journal) to your "
+        "partner, with a note that no answer is expected.",
+    ),
+    CommandSpec(
+        "export",
+        "/export",
+        "Download everything the bot holds about you",
+        "Sends you a JSON file with your settings, deliveries, replies and what was "
+        "shared with you.",
+    ),
+    CommandSpec(
+        "forget",
+        "/forget",
+        "Delete everything the bot holds about you",
+        "Asks you to confirm, then deletes your replies, settings and delivery "
+        "history. Replies you already shared stay with the partner you gave them to.",
+    ),
+    CommandSpec(
+        "safety",
+        "/safety",
+        "Who these practices are for, and where to find help",
+        "Shows the safety note and where to find help.",
+    ),
+    CommandSpec(
+        "help",
+        "/help [command]",
+        "List commands, or explain one",
+        "/help settings explains one command in detail.",
+    ),
+    CommandSpec(
+        "stop",
+        "/stop",
+        "Stop daily practices",
+        "Stops daily practices; nothing is deleted. /start begins them again, and "
+        "/forget deletes everything.",
+    ),
+    CommandSpec(
+        "reply",
+        "/reply [text]",
+        "Write a private reply to your latest practice",
+        "/reply alone waits for your next message; /reply followed by text saves it "
+        "at once. Only you can read it unless you /share it.",
+    ),
     CommandSpec("skip", "/skip", "Skip today's practice", "Sets today's practice aside."),
-    CommandSpec("snooze", "/snooze", "Send today's practice again in an hour",
-                "The same practice comes back in one hour."),
-    CommandSpec("more", "/more", "More practices like today's",
-                "Gives the theme of your latest practice more weight in what comes next."),
-    CommandSpec("less", "/less", "Fewer practices like today's",
-                "Gives the theme of your latest practice less weight in what comes next."),
+    CommandSpec(
+        "snooze",
+        "/snooze",
+        "Send today's practice again in an hour",
+        "The same practice comes back in one hour.",
+    ),
+    CommandSpec(
+        "more",
+        "/more",
+        "More practices like today's",
+        "Gives the theme of your latest practice more weight in what comes next.",
+    ),
+    CommandSpec(
+        "less",
+        "/less",
+        "Fewer practices like today's",
+        "Gives the theme of your latest practice less weight in what comes next.",
+    ),
 )
 COMMANDS_BY_NAME = {spec.name: spec for spec in COMMANDS}
 
@@ -101,8 +176,7 @@ WELCOME = (
 
 CRISIS_REPLY = (
     "Thank you for writing this down. It is saved privately and will never be shared. "
-    "What you wrote sounds like it may be hard or unsafe, so here is the safety note:\n\n"
-    + SAFETY
+    "What you wrote sounds like it may be hard or unsafe, so here is the safety note:\n\n" + SAFETY
 )
 
 SHARE_NOTE = "No answer is expected: this is a gift, not a question."

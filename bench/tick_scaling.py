@@ -1,0 +1,115 @@
+"""How a scheduler tick's cost grows with the number of recipients.
+
+A tick must stay cheap however many people there are: only those due now are touched,
+found through the indexed next-due column. This builds databases of 1,000 (the baseline)
+and 100,000 recipients, makes the same 50 people due, and times one tick on each. A ratio
+near 1 means the tick does not scan everyone.
+
+    .venv/bin/python bench/tick_scaling.py [postgresql://...]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, text
+
+from bot.core.catalog import load_catalog
+from bot.core.clock import ManualClock
+from bot.core.context import Context
+from bot.core.crypto import ReplyCipher
+from bot.core.messages import Message, Recipient
+from bot.core.ports import Switchboard
+from bot.core.service import Core
+from bot.core.ticker import Ticker
+from db.models import Base, Person
+from db.session import Database
+
+NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+DUE = 50
+
+
+class NullMessenger:
+    platform = "bench"
+
+    async def send(self, to: Recipient, message: Message) -> str | None:
+        return None
+
+
+def build(url: str, recipients: int) -> Database:
+    database = Database(url)
+    if database.is_postgresql:
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    database.upgrade()
+    rows = []
+    for n in range(recipients):
+        due = NOW - timedelta(seconds=5) if n < DUE else NOW + timedelta(minutes=1 + n % 1400)
+        rows.append(
+            {
+                "platform": "bench",
+                "platform_user_id": str(n),
+                "display_name": f"P{n}",
+                "created_at": NOW - timedelta(days=30),
+                "onboarding_step": None,
+                "local_time": "07:00",
+                "timezone": "UTC",
+                "weekdays": 127,
+                "themes": "individuality,playfulness,self-reflection",
+                "theme_weights": {},
+                "stopped": False,
+                "unreachable": False,
+                "next_due_at": due,
+                "next_due_date": NOW.date(),
+            }
+        )
+    with database.transaction() as session:
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Person), rows[start : start + 5000])
+    return database
+
+
+def time_tick(database: Database) -> float:
+    clock = ManualClock(NOW)
+    core = Core(database, Context(load_catalog(), ReplyCipher(bytes(32)), clock))
+    ticker = Ticker(core, Switchboard([NullMessenger()]))
+    started = time.perf_counter()
+    report = asyncio.run(ticker.tick())
+    elapsed = time.perf_counter() - started
+    assert report.sent == DUE, report
+    return elapsed
+
+
+def measure(url_for: str | None, recipients: int, repeats: int = 3) -> float:
+    samples = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as folder:
+            url = url_for or f"sqlite:///{folder}/bench.sqlite3"
+            database = build(url, recipients)
+            samples.append(time_tick(database))
+            if database.is_postgresql:
+                with database.engine.begin() as connection:
+                    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+                    connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+            database.dispose()
+    return statistics.median(samples)
+
+
+def main() -> None:
+    url = sys.argv[1] if len(sys.argv) > 1 else None
+    backend = "postgresql" if url else "sqlite"
+    baseline = measure(url, 1_000)
+    large = measure(url, 100_000)
+    print(f"backend: {backend}; {DUE} people due in each tick")
+    print(f"tick with   1,000 recipients: {baseline * 1000:8.1f} ms (baseline)")
+    print(f"tick with 100,000 recipients: {large * 1000:8.1f} ms")
+    print(f"ratio (100,000 / 1,000): {large / baseline:.2f}x for 100x the recipients")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Fixtures: every database test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.core.catalog import Catalog, load_catalog
+from bot.core.clock import ManualClock
+from bot.core.context import Context
+from bot.core.crypto import ReplyCipher
+from bot.core.service import Core
+from db.models import Base
+from db.session import Database
+from tests.harness import Harness
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+_pg_database: Database | None = None
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def _postgres() -> Database:
+    global _pg_database
+    if _pg_database is None:
+        _pg_database = Database(os.environ["TEST_DATABASE_URL"])
+        with _pg_database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        _pg_database.upgrade()
+    return _pg_database
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'test.sqlite3'}")
+        db.upgrade()
+        yield db
+        db.dispose()
+        return
+    db = _postgres()
+    yield db
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 23, 5, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def cipher() -> ReplyCipher:
+    return ReplyCipher(bytes(range(32)))
+
+
+@pytest.fixture
+def core(database: Database, catalog: Catalog, cipher: ReplyCipher, clock: ManualClock) -> Core:
+    return Core(database, Context(catalog=catalog, cipher=cipher, clock=clock))
+
+
+@pytest.fixture
+def bot(core: Core, clock: ManualClock) -> Iterator[Harness]:
+    harness = Harness(core, clock)
+    yield harness
+    harness.close()

@@ -1,0 +1,1 @@
+"""Wholehearted: one small intimacy practice a day, on Telegram, Discord and the terminal."""

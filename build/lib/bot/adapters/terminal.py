@@ -1,0 +1,187 @@
+"""A chat with the bot in the terminal: the same core and database, no tokens, no server.
+
+`/as NAME` switches between local people so a couple can be tried on one machine, and
+`/next-day` moves the clock to the next delivery so the daily flow shows in seconds.
+With piped input it echoes each line and prints the bot's messages as plain text, which
+makes a script of lines a readable transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import sys
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.core.clock import ShiftedClock
+from bot.core.context import Incoming
+from bot.core.messages import (
+    Keyboard,
+    Message,
+    PracticeCard,
+    Recipient,
+    Text,
+    render_practice_text,
+)
+from bot.core.ports import Switchboard
+from bot.core.service import Core
+from bot.core.ticker import Ticker
+
+PLATFORM = "terminal"
+_CODE = re.compile(r"invite code is ([A-Z0-9]{3}-[A-Z0-9]{3})")
+TERMINAL_HELP = (
+    "Terminal extras:\n"
+    "/as NAME — talk as another local person (try a couple on one machine)\n"
+    "/next-day — move the clock to the next scheduled practice and deliver it\n"
+    "{code} — stands for the last invite code shown, so a script can pair two people\n"
+    "/quit — leave (Ctrl-D works too)"
+)
+
+
+def _buttons(keyboard: Keyboard) -> list[str]:
+    return ["   " + "  ".join(f"[{b.label} → {b.action}]" for b in row) for row in keyboard]
+
+
+def render(message: Message, files_dir: Path) -> str:
+    if isinstance(message, Text):
+        return "\n".join([message.body, *_buttons(message.buttons)])
+    if isinstance(message, PracticeCard):
+        return "\n".join([render_practice_text(message), *_buttons(message.buttons)])
+    path = files_dir / message.filename
+    path.write_bytes(message.data)
+    return f"{message.caption}\nSaved as {path}"
+
+
+class TerminalMessenger:
+    """Prints messages for local people; what the bot sends another person is labelled."""
+
+    platform = PLATFORM
+
+    def __init__(self, out: TextIO, files_dir: Path) -> None:
+        self.out = out
+        self.files_dir = files_dir
+        self.current = "Me"
+        self.names = {"me": "Me"}
+        self.last_code: str | None = None
+        self._ids = itertools.count(1)
+
+    def switch_to(self, name: str) -> None:
+        self.current = name
+        self.names[name.lower()] = name
+
+    def show(self, to: str, message: Message) -> None:
+        if isinstance(message, Text) and (found := _CODE.search(message.body)):
+            self.last_code = found.group(1)
+        name = self.names.get(to.lower(), to)
+        label = "bot" if to.lower() == self.current.lower() else f"bot → {name}"
+        for line in render(message, self.files_dir).splitlines() or [""]:
+            self.out.write(f"{label}> {line}\n")
+        self.out.flush()
+
+    async def send(self, to: Recipient, message: Message) -> str | None:
+        self.show(to.user_id, message)
+        return str(next(self._ids))
+
+
+class TerminalChat:
+    def __init__(
+        self,
+        core: Core,
+        clock: ShiftedClock,
+        *,
+        stdin: TextIO,
+        stdout: TextIO,
+        tick_seconds: float,
+        files_dir: Path,
+    ) -> None:
+        self.core = core
+        self.clock = clock
+        self.stdin = stdin
+        self.out = stdout
+        self.interactive = stdin.isatty()
+        self.tick_seconds = tick_seconds
+        self.messenger = TerminalMessenger(stdout, files_dir)
+        self.switchboard = Switchboard([self.messenger])
+        self.ticker = Ticker(core, self.switchboard)
+
+    async def run(self) -> None:
+        scheduler: AsyncIOScheduler | None = None
+        if self.interactive:
+            scheduler = AsyncIOScheduler()
+            self.ticker.schedule(scheduler, self.tick_seconds)
+            scheduler.start()
+            self.out.write("Type /start to begin, /help for commands, /quit to leave.\n")
+        try:
+            await self.ticker.tick()
+            while True:
+                if self.interactive:
+                    self.out.write(f"{self.messenger.current}> ")
+                    self.out.flush()
+                line = await asyncio.to_thread(self.stdin.readline)
+                if not line:
+                    break
+                text = line.strip()
+                if not text:
+                    continue
+                if not self.interactive:
+                    self.out.write(f"{self.messenger.current}> {text}\n")
+                if text in {"/quit", "/exit"}:
+                    break
+                await self.handle(text)
+                await self.ticker.tick()
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+
+    async def handle(self, text: str) -> None:
+        me = self.messenger.current
+        if text.startswith("/as"):
+            name = text[3:].strip()
+            if not name or not text[3:4].isspace():
+                self.messenger.show(me, Text("Type /as followed by a name, for example /as Sam."))
+                return
+            self.messenger.switch_to(name[:40])
+            self.messenger.show(name, Text(f"You are now {name[:40]}."))
+            return
+        if "{code}" in text:
+            if self.messenger.last_code is None:
+                self.messenger.show(me, Text("No invite code has been shown yet; /pair makes one."))
+                return
+            text = text.replace("{code}", self.messenger.last_code)
+        if text.startswith("/next-day"):
+            await self.next_day()
+            return
+        outcome = await self.core.handle(Incoming(PLATFORM, me.lower(), me, text))
+        for message in outcome.replies:
+            self.messenger.show(me, message)
+        if text.startswith("/help") and not text[5:].strip():
+            self.messenger.show(me, Text(TERMINAL_HELP))
+        await self.switchboard.deliver(outcome.notices)
+
+    async def next_day(self) -> None:
+        wakeup = await asyncio.to_thread(self.core.next_wakeup_sync)
+        me = self.messenger.current
+        if wakeup is None:
+            self.messenger.show(me, Text("Nothing is scheduled yet. Type /start to set up."))
+            return
+        self.clock.advance_to(wakeup)
+        when = self.clock.now().astimezone(ZoneInfo("UTC"))
+        self.messenger.show(me, Text(f"(The clock moves to {when:%a %d %b %H:%M} UTC.)"))
+        await self.ticker.tick()
+
+
+async def run_terminal(core: Core, clock: ShiftedClock, tick_seconds: float) -> None:
+    chat = TerminalChat(
+        core,
+        clock,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        tick_seconds=tick_seconds,
+        files_dir=Path.cwd(),
+    )
+    await chat.run()

@@ -1,0 +1,155 @@
+"""Pairing two people into a couple with a short, single-use invite code.
+
+Codes avoid characters that look alike (0/O, 1/I/L, 5/S, 2/Z, 8/B) because people read
+them off one screen and type them on another.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.core.context import INVITE_LIFETIME, Context
+from bot.core.messages import Notice, Outcome, Recipient, Text
+from bot.core.parsing import InputError
+from db.models import Assignment, Couple, Invite, Person
+
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_LENGTH = 6
+DEEP_LINK_PREFIX = "join-"
+
+
+def recipient_of(person: Person) -> Recipient:
+    return Recipient(person.platform, person.platform_user_id)
+
+
+def partner_of(session: Session, person: Person) -> Person | None:
+    if person.couple_id is None:
+        return None
+    return session.scalar(
+        select(Person).where(Person.couple_id == person.couple_id, Person.id != person.id)
+    )
+
+
+def owner_key(person: Person) -> str:
+    """Whose practice calendar a person follows: their couple's, or their own."""
+    return f"couple:{person.couple_id}" if person.couple_id else f"person:{person.id}"
+
+
+def normalize_code(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def display_code(code: str) -> str:
+    return f"{code[:3]}-{code[3:]}"
+
+
+def make_invite(session: Session, ctx: Context, person: Person) -> Outcome:
+    partner = partner_of(session, person)
+    if partner is not None:
+        raise InputError(
+            f"You're already paired with {partner.display_name}. Type /unpair first if you "
+            "want to pair with someone else."
+        )
+    now = ctx.clock.now()
+    session.execute(
+        update(Invite)
+        .where(Invite.person_id == person.id, Invite.used_at.is_(None))
+        .values(expires_at=now)
+    )
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if session.scalar(select(Invite.id).where(Invite.code == code)) is None:
+            break
+    session.add(
+        Invite(code=code, person_id=person.id, created_at=now, expires_at=now + INVITE_LIFETIME)
+    )
+    return Outcome().say(
+        f"Your invite code is {display_code(code)}. Send it to your partner; they type "
+        f"/join {display_code(code)} to pair with you. It works once and lasts 48 hours.\n\n"
+        "Once paired, you both get the same practice on the same day, each at your own "
+        "time. What you write stays private unless you choose to /share it."
+    )
+
+
+def join(session: Session, ctx: Context, person: Person, code_text: str) -> Outcome:
+    code = normalize_code(code_text)
+    if not code:
+        raise InputError("Type the code your partner got from /pair, for example /join K7P-3QX.")
+    now = ctx.clock.now()
+    invite = session.scalar(select(Invite).where(Invite.code == code).with_for_update())
+    if invite is None:
+        raise InputError(
+            f"I don't know the code “{code_text.strip()}”. Check it and try again; codes look "
+            "like K7P-3QX."
+        )
+    if invite.person_id == person.id:
+        raise InputError(
+            "That's your own invite code. Send it to your partner so they can /join you."
+        )
+    if invite.used_at is not None:
+        raise InputError(
+            "That code has already been used. Ask your partner for a new one with /pair."
+        )
+    if invite.expires_at <= now:
+        raise InputError(
+            "That code has expired (codes last 48 hours). Ask your partner for a new one "
+            "with /pair."
+        )
+    if person.couple_id is not None:
+        raise InputError("You're already paired. Type /unpair first to pair with someone else.")
+    inviter = session.get(Person, invite.person_id, with_for_update=True)
+    assert inviter is not None
+    if inviter.couple_id is not None:
+        raise InputError("The person who made this code is already paired with someone else.")
+    couple = Couple(created_at=now)
+    session.add(couple)
+    session.flush()
+    inviter.couple_id = couple.id
+    person.couple_id = couple.id
+    invite.used_at = now
+    outcome = Outcome().say(
+        f"You're paired with {inviter.display_name}. From now on you both get the same "
+        "practice on the same day, each at your own time. Your replies stay private unless "
+        "you /share one."
+    )
+    outcome.notices.append(
+        Notice(
+            recipient_of(inviter),
+            Text(
+                f"{person.display_name} joined you. From now on you both get the same practice "
+                "on the same day, each at your own time."
+            ),
+        )
+    )
+    return outcome
+
+
+def end_couple(session: Session, person: Person) -> Notice | None:
+    """Dissolve the person's couple; the partner is told only that the pairing ended."""
+    if person.couple_id is None:
+        return None
+    couple_id = person.couple_id
+    partner = partner_of(session, person)
+    session.execute(update(Person).where(Person.couple_id == couple_id).values(couple_id=None))
+    session.execute(delete(Assignment).where(Assignment.owner_key == f"couple:{couple_id}"))
+    session.execute(delete(Couple).where(Couple.id == couple_id))
+    person.couple_id = None
+    if partner is None:
+        return None
+    partner.couple_id = None
+    return Notice(recipient_of(partner), Text("Your pairing has ended."))
+
+
+def unpair(session: Session, person: Person) -> Outcome:
+    notice = end_couple(session, person)
+    if notice is None:
+        raise InputError("You're not paired with anyone. /pair gives you an invite code.")
+    outcome = Outcome().say(
+        "The pairing has ended. Your partner is told only that. You'll keep getting your "
+        "own daily practice."
+    )
+    outcome.notices.append(notice)
+    return outcome

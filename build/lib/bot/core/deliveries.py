@@ -1,0 +1,384 @@
+"""The daily practice: choosing it, writing it to the outbox, and handing it to senders.
+
+Every delivery is a row before it is a message. Its unique key (person, practice day)
+means a retry, a restart, a second worker or a change of settings can never produce a
+second practice on one day; a send whose outcome is unknown is never repeated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.core.catalog import Audience, Practice
+from bot.core.context import SNOOZE, Context
+from bot.core.couples import owner_key, partner_of, recipient_of
+from bot.core.messages import Button, Keyboard, Outcome, PracticeCard, Recipient
+from bot.core.parsing import InputError
+from bot.core.people import (
+    due_instant_today,
+    is_paused_on,
+    reschedule,
+    themes_of,
+    today_for,
+    zone_of,
+)
+from bot.core.schedule import local_date
+from bot.core.selection import adjust_weight, choose_practice
+from db.models import Assignment, Delivery, Person
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 6
+RECENT_DAYS = 7
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 2 min, 8 min, 30 min...: patient with a platform that is having a bad hour."""
+    return timedelta(seconds=min(30 * 4 ** max(attempts - 1, 0), 3 * 3600))
+
+
+def practice_buttons(delivery_id: int) -> Keyboard:
+    return (
+        (Button("Reply privately", f"/reply #{delivery_id}"),),
+        (Button("Skip", f"/skip #{delivery_id}"), Button("Snooze 1 h", f"/snooze #{delivery_id}")),
+        (
+            Button("More like this", f"/more #{delivery_id}"),
+            Button("Less like this", f"/less #{delivery_id}"),
+        ),
+    )
+
+
+def card_for(ctx: Context, delivery: Delivery, intro: str = "") -> PracticeCard:
+    practice = practice_of(ctx, delivery)
+    return PracticeCard(
+        practice=practice,
+        source=ctx.catalog.source_of(practice),
+        practice_date=delivery.practice_date,
+        delivery_id=delivery.id,
+        intro=intro,
+        buttons=practice_buttons(delivery.id),
+    )
+
+
+def practice_of(ctx: Context, delivery: Delivery) -> Practice:
+    practice = ctx.catalog.get(delivery.practice_id)
+    if practice is None:
+        raise InputError(
+            "That practice is no longer in the library, so its buttons no longer work. "
+            "/today gives you today's."
+        )
+    return practice
+
+
+def _history(session: Session, person: Person, partner: Person | None) -> list[str]:
+    ids = [person.id] + ([partner.id] if partner else [])
+    rows = session.scalars(
+        select(Delivery.practice_id)
+        .where(Delivery.person_id.in_(ids))
+        .order_by(Delivery.practice_date, Delivery.id)
+    )
+    return list(rows)
+
+
+def assign(session: Session, ctx: Context, person: Person, day: date) -> str:
+    """The practice of `day` for the person's couple (or them alone), chosen once."""
+    key = owner_key(person)
+    existing = session.scalar(
+        select(Assignment.practice_id).where(
+            Assignment.owner_key == key, Assignment.practice_date == day
+        )
+    )
+    if existing is not None and ctx.catalog.get(existing) is not None:
+        return existing
+    partner = partner_of(session, person)
+    themes = set(themes_of(person)) | (set(themes_of(partner)) if partner else set())
+    weights = dict(person.theme_weights)
+    if partner is not None:
+        for theme, weight in partner.theme_weights.items():
+            weights[theme] = (float(weights.get(theme, 1.0)) * float(weight)) ** 0.5
+    practice = choose_practice(
+        ctx.catalog,
+        audience=Audience.COUPLE if partner else Audience.SOLO,
+        themes=themes,
+        history=_history(session, person, partner),
+        weights=weights,
+        seed=f"{key}:{day.isoformat()}",
+    )
+    if existing is not None:
+        row = session.scalar(
+            select(Assignment).where(Assignment.owner_key == key, Assignment.practice_date == day)
+        )
+        assert row is not None
+        row.practice_id = practice.id
+    else:
+        with session.begin_nested():
+            session.add(Assignment(owner_key=key, practice_date=day, practice_id=practice.id))
+    return practice.id
+
+
+def delivery_for_day(session: Session, person: Person, day: date) -> Delivery | None:
+    return session.scalar(
+        select(Delivery).where(Delivery.person_id == person.id, Delivery.practice_date == day)
+    )
+
+
+def create_delivery(
+    session: Session, ctx: Context, person: Person, day: date, *, status: str
+) -> Delivery:
+    now = ctx.clock.now()
+    delivery = Delivery(
+        person_id=person.id,
+        practice_date=day,
+        practice_id=assign(session, ctx, person, day),
+        status=status,
+        due_at=now,
+        attempts=0,
+        created_at=now,
+        sent_at=now if status == "sent" else None,
+    )
+    session.add(delivery)
+    person.last_practice_date = max(day, person.last_practice_date or day)
+    session.flush()
+    return delivery
+
+
+def today(session: Session, ctx: Context, person: Person) -> Outcome:
+    day = today_for(person, ctx)
+    delivery = delivery_for_day(session, person, day)
+    if delivery is None:
+        delivery = create_delivery(session, ctx, person, day, status="sent")
+        reschedule(person, ctx.clock.now())
+        intro = f"Today's practice · {day:%A %d %B}:"
+    else:
+        intro = f"Here is today's practice again · {day:%A %d %B}:"
+    outcome = Outcome()
+    outcome.replies.append(card_for(ctx, delivery, intro))
+    return outcome
+
+
+def find_delivery(session: Session, ctx: Context, person: Person, args: str) -> Delivery:
+    """The delivery a button names (`#id`), or else the person's latest recent one."""
+    token = args.strip().split(" ", 1)[0] if args.strip() else ""
+    if token.startswith("#") and token[1:].isdigit():
+        delivery = session.get(Delivery, int(token[1:]))
+        if delivery is None or delivery.person_id != person.id:
+            raise InputError(
+                "That practice is no longer in your history. /today gives you today's."
+            )
+        return delivery
+    latest = latest_delivery(session, ctx, person)
+    if latest is None:
+        raise InputError("There's no recent practice to act on yet. Type /today to get one.")
+    return latest
+
+
+def latest_delivery(session: Session, ctx: Context, person: Person) -> Delivery | None:
+    since = today_for(person, ctx) - timedelta(days=RECENT_DAYS)
+    return session.scalar(
+        select(Delivery)
+        .where(
+            Delivery.person_id == person.id,
+            Delivery.practice_date >= since,
+            Delivery.status.in_(("sent", "uncertain", "skipped")),
+        )
+        .order_by(Delivery.practice_date.desc(), Delivery.id.desc())
+        .limit(1)
+    )
+
+
+def skip(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
+    delivery = find_delivery(session, ctx, person, args)
+    delivery.status = "skipped"
+    return Outcome().say("Skipped. No need to explain; see you next time.")
+
+
+def snooze(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
+    delivery = find_delivery(session, ctx, person, args)
+    if delivery.practice_date != today_for(person, ctx):
+        raise InputError("Only today's practice can be snoozed. /today shows it.")
+    delivery.status = "pending"
+    delivery.due_at = ctx.clock.now() + SNOOZE
+    delivery.attempts = 0
+    local = delivery.due_at.astimezone(zone_of(person))
+    return Outcome().say(f"Snoozed. It comes back at {local:%H:%M}.")
+
+
+def steer(session: Session, ctx: Context, person: Person, args: str, *, more: bool) -> Outcome:
+    delivery = find_delivery(session, ctx, person, args)
+    theme = practice_of(ctx, delivery).theme
+    person.theme_weights = adjust_weight(person.theme_weights, theme, more)
+    delivery.feedback = "more" if more else "less"
+    if more:
+        return Outcome().say(f"Noted: a little more {theme.label.lower()} from now on.")
+    return Outcome().say(f"Noted: a little less {theme.label.lower()} from now on.")
+
+
+# --- The scheduler's side -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    """One claimed delivery, ready for an adapter to send."""
+
+    delivery_id: int
+    to: Recipient
+    card: PracticeCard
+
+
+def plan_due(session: Session, ctx: Context, platforms: Sequence[str], limit: int = 500) -> int:
+    """Write the outbox rows of everyone due by now; returns how many were written.
+
+    Rows are locked with SKIP LOCKED on PostgreSQL so several workers split the work;
+    SQLite serializes writers on its own.
+    """
+    now = ctx.clock.now()
+    people = session.scalars(
+        select(Person)
+        .where(Person.next_due_at <= now, Person.platform.in_(platforms))
+        .order_by(Person.next_due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    written = 0
+    for person in people:
+        day = _day_to_deliver(person, now)
+        if day is not None and delivery_for_day(session, person, day) is None:
+            delivery = create_delivery(session, ctx, person, day, status="pending")
+            delivery.due_at = now
+            written += 1
+        elif day is not None:
+            person.last_practice_date = max(day, person.last_practice_date or day)
+        reschedule(person, now)
+    return written
+
+
+def _day_to_deliver(person: Person, now: datetime) -> date | None:
+    """The practice day to send now, or None when the due one is stale or paused.
+
+    After downtime, a practice due earlier today still goes out; older days do not.
+    """
+    due_day = person.next_due_date
+    if due_day is None:
+        return None
+    today = local_date(now, zone_of(person))
+    if due_day < today:
+        done_today = person.last_practice_date is not None and person.last_practice_date >= today
+        chosen_today = (1 << today.weekday()) & person.weekdays
+        if done_today or not chosen_today or due_instant_today(person, today) > now:
+            return None
+        due_day = today
+    if is_paused_on(person, due_day) or person.stopped:
+        return None
+    return due_day
+
+
+def claim_sends(
+    session: Session, ctx: Context, platforms: Sequence[str], limit: int = 200
+) -> list[Send]:
+    now = ctx.clock.now()
+    _give_up_on_lost_sends(session, now)
+    rows = session.execute(
+        select(Delivery, Person)
+        .join(Person, Person.id == Delivery.person_id)
+        .where(
+            Delivery.status == "pending",
+            Delivery.due_at <= now,
+            Person.platform.in_(platforms),
+        )
+        .order_by(Delivery.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Delivery)
+    ).all()
+    sends: list[Send] = []
+    for delivery, person in rows:
+        delivery.status = "sending"
+        delivery.lease_until = now + LEASE
+        delivery.attempts += 1
+        day = f"{delivery.practice_date:%A %d %B}"
+        intro = (
+            f"Snoozed practice, as promised · {day}:"
+            if delivery.sent_at
+            else f"Today's practice · {day}:"
+        )
+        sends.append(Send(delivery.id, recipient_of(person), card_for(ctx, delivery, intro)))
+    return sends
+
+
+def _give_up_on_lost_sends(session: Session, now: datetime) -> None:
+    """A send whose worker died mid-way may or may not have arrived; never risk a double."""
+    lost = session.scalars(
+        select(Delivery).where(Delivery.status == "sending", Delivery.lease_until < now)
+    ).all()
+    for delivery in lost:
+        delivery.status = "uncertain"
+        log.warning(
+            "delivery %s outcome unknown after its lease ran out; not resending", delivery.id
+        )
+
+
+def record_sent(session: Session, ctx: Context, delivery_id: int, message_id: str | None) -> None:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return
+    delivery.status = "sent"
+    delivery.sent_at = ctx.clock.now()
+    delivery.lease_until = None
+    if message_id is not None:
+        delivery.platform_message_id = message_id
+
+
+def record_failure(
+    session: Session,
+    ctx: Context,
+    delivery_id: int,
+    *,
+    permanent: bool,
+    retry_after: float | None = None,
+) -> None:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return
+    now = ctx.clock.now()
+    delivery.lease_until = None
+    if permanent:
+        delivery.status = "failed"
+        person = session.get(Person, delivery.person_id)
+        if person is not None and not person.unreachable:
+            person.unreachable = True
+            reschedule(person, now)
+            log.info("person %s cannot be reached; not sending until they write again", person.id)
+        return
+    if delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = "failed"
+        log.warning("delivery %s failed %s times; giving up", delivery.id, delivery.attempts)
+        return
+    delivery.status = "pending"
+    wait = backoff(delivery.attempts)
+    if retry_after is not None:
+        wait = max(wait, timedelta(seconds=retry_after))
+    delivery.due_at = now + wait
+
+
+def next_wakeup(session: Session) -> datetime | None:
+    """The earliest instant anything is due; the terminal's /next-day jumps to it."""
+    person_due = session.scalar(
+        select(Person.next_due_at)
+        .order_by(Person.next_due_at)
+        .where(Person.next_due_at.is_not(None))
+        .limit(1)
+    )
+    delivery_due = session.scalar(
+        select(Delivery.due_at)
+        .where(or_(Delivery.status == "pending"))
+        .order_by(Delivery.due_at)
+        .limit(1)
+    )
+    candidates = [d for d in (person_due, delivery_due) if d is not None]
+    return min(candidates) if candidates else None

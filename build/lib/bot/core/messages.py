@@ -1,0 +1,98 @@
+"""What the core says, in platform-free form; adapters decide how each looks on screen.
+
+A button carries an `action`: a command line the core understands, exactly as a person
+could type it. So every button can be typed too, and an old button still works after a
+restart because nothing about it lives in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.core.catalog import Practice, Source
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Text:
+    body: str
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True)
+class PracticeCard:
+    """A practice as a person receives it, with the buttons for that delivery."""
+
+    practice: Practice
+    source: Source
+    practice_date: date
+    delivery_id: int | None
+    intro: str = ""
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    data: bytes
+    caption: str
+
+
+Message = Text | PracticeCard | Document
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person on a platform, addressed the way that platform knows them."""
+
+    platform: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for someone other than the person who acted, such as their partner."""
+
+    to: Recipient
+    message: Message
+
+
+@dataclass
+class Outcome:
+    """The core's answer to one event: messages for the actor, notices for others."""
+
+    replies: list[Message] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    def say(self, body: str, buttons: Keyboard = ()) -> Outcome:
+        self.replies.append(Text(body, buttons))
+        return self
+
+
+def render_practice_text(card: PracticeCard) -> str:
+    """The plain-text form every adapter can fall back on and the content checker measures."""
+    practice = card.practice
+    lines: list[str] = []
+    if card.intro:
+        lines += [card.intro, ""]
+    lines.append(f"{practice.title}")
+    lines.append(f"{practice.theme.label} · {practice.minutes} min · {practice.depth.value}")
+    lines.append("")
+    if practice.caution:
+        lines += [f"A note first: {practice.caution}", ""]
+    if len(practice.steps) == 1:
+        lines.append(practice.steps[0])
+    else:
+        lines += [f"{n}. {step}" for n, step in enumerate(practice.steps, start=1)]
+    lines += ["", f"To reflect on: {practice.question}", ""]
+    lines.append(f"Drawn from “{card.source.title}” by {card.source.author}.")
+    return "\n".join(lines)

@@ -1,0 +1,347 @@
+"""People and their settings: time, zone, days, themes, pause and stop, and onboarding.
+
+Every change to a setting ends in `reschedule`, which keeps the one indexed due instant
+per person right; that single field is what lets the ticker stay cheap at any scale.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.core.catalog import CORE_THEMES, Theme
+from bot.core.context import Context, Incoming
+from bot.core.messages import Button, Keyboard, Outcome
+from bot.core.parsing import (
+    ALL_DAYS,
+    ZONE_REGIONS,
+    InputError,
+    days_to_mask,
+    format_days,
+    format_time,
+    mask_to_days,
+    parse_days,
+    parse_themes,
+    parse_time,
+    parse_zone,
+)
+from bot.core.schedule import local_date, local_instant, next_occurrence
+from db.models import Person
+
+# Paused with no end date: until /resume.
+PAUSED_INDEFINITELY = date(9999, 12, 31)
+ONBOARDING_STEPS = ("consent", "time", "zone", "days", "themes")
+DEFAULT_TIME = "08:00"
+DEFAULT_ZONE = "UTC"
+
+
+def find_person(session: Session, platform: str, user_id: str) -> Person | None:
+    return session.scalar(
+        select(Person).where(Person.platform == platform, Person.platform_user_id == user_id)
+    )
+
+
+def create_person(session: Session, ctx: Context, incoming: Incoming) -> Person:
+    person = Person(
+        platform=incoming.platform,
+        platform_user_id=incoming.user_id,
+        display_name=incoming.display_name[:128] or "Your partner",
+        created_at=ctx.clock.now(),
+        onboarding_step="consent",
+        local_time=DEFAULT_TIME,
+        timezone=DEFAULT_ZONE,
+        weekdays=days_to_mask(ALL_DAYS),
+        themes=",".join(t.value for t in CORE_THEMES),
+        theme_weights={},
+        stopped=False,
+        unreachable=False,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def zone_of(person: Person) -> ZoneInfo:
+    return ZoneInfo(person.timezone)
+
+
+def themes_of(person: Person) -> tuple[Theme, ...]:
+    return tuple(Theme(value) for value in person.themes.split(",") if value)
+
+
+def today_for(person: Person, ctx: Context) -> date:
+    return local_date(ctx.clock.now(), zone_of(person))
+
+
+def is_paused_on(person: Person, day: date) -> bool:
+    return person.paused_until is not None and day <= person.paused_until
+
+
+def reschedule(person: Person, now: datetime) -> None:
+    """Set the next due instant from the settings, never twice for one practice day."""
+    person.next_due_at = None
+    person.next_due_date = None
+    if person.onboarding_step is not None or person.stopped or person.unreachable:
+        return
+    if person.paused_until == PAUSED_INDEFINITELY:
+        return
+    zone = zone_of(person)
+    start = local_date(now, zone)
+    if person.last_practice_date is not None:
+        start = max(start, person.last_practice_date + timedelta(days=1))
+    if person.paused_until is not None:
+        start = max(start, person.paused_until + timedelta(days=1))
+    occurrence = next_occurrence(
+        zone=zone,
+        at=time.fromisoformat(person.local_time),
+        weekdays=mask_to_days(person.weekdays),
+        from_date=start,
+        not_before=now,
+    )
+    if occurrence is not None:
+        person.next_due_at = occurrence.due_at
+        person.next_due_date = occurrence.practice_date
+
+
+def describe_next(person: Person) -> str:
+    if person.stopped:
+        return "Daily practices are stopped. /start begins them again."
+    if person.paused_until == PAUSED_INDEFINITELY:
+        return "Daily practices are paused until you /resume."
+    if person.next_due_at is None or person.next_due_date is None:
+        return "No practice is scheduled: choose at least one day with /settings days."
+    local = person.next_due_at.astimezone(zone_of(person))
+    return f"Your next practice comes {local:%A %d %B at %H:%M} ({person.timezone})."
+
+
+def settings_summary(person: Person) -> str:
+    themes = ", ".join(t.label for t in themes_of(person))
+    lines = [
+        "Your settings:",
+        f"Time: {person.local_time}",
+        f"Time zone: {person.timezone}",
+        f"Days: {format_days(mask_to_days(person.weekdays))}",
+        f"Themes: {themes}",
+    ]
+    if person.paused_until is not None and person.paused_until != PAUSED_INDEFINITELY:
+        lines.append(f"Paused through {person.paused_until:%A %d %B}.")
+    lines += ["", describe_next(person)]
+    return "\n".join(lines)
+
+
+SETTINGS_BUTTONS: Keyboard = (
+    (Button("Change time", "/settings time"), Button("Change time zone", "/settings zone")),
+    (Button("Change days", "/settings days"), Button("Change themes", "/settings themes")),
+)
+
+
+def time_prompt() -> tuple[str, Keyboard]:
+    times = ("07:00", "08:00", "12:30", "18:00", "21:00")
+    return (
+        "What time of day suits you for a practice? Tap one, or type any time (7:30, 19:00, 7pm).",
+        (tuple(Button(t, f"/settings time {t}") for t in times),),
+    )
+
+
+def zone_prompt(region: str | None = None) -> tuple[str, Keyboard]:
+    if region is None:
+        regions: Keyboard = tuple(
+            (Button(name, f"/settings zone {name}"),) for name in ZONE_REGIONS
+        )
+        return (
+            "Which time zone are you in? Pick a region, or type a city (Berlin) or a full "
+            "name (America/New_York).",
+            (*regions, (Button("UTC", "/settings zone UTC"),)),
+        )
+    zones = ZONE_REGIONS[region]
+    cities: Keyboard = tuple(
+        tuple(Button(z.split("/")[-1].replace("_", " "), f"/settings zone {z}") for z in pair)
+        for pair in (zones[i : i + 3] for i in range(0, len(zones), 3))
+    )
+    return (f"{region}: pick a city in your time zone, or type another one.", cities)
+
+
+def days_prompt() -> tuple[str, Keyboard]:
+    return (
+        "Which days would you like a practice? Tap one, or type days such as mon,wed,fri.",
+        (
+            (
+                Button("Every day", "/settings days daily"),
+                Button("Weekdays", "/settings days mon-fri"),
+                Button("Weekends", "/settings days sat,sun"),
+            ),
+        ),
+    )
+
+
+def themes_prompt(person: Person) -> tuple[str, Keyboard]:
+    chosen = set(themes_of(person))
+    rows: list[tuple[Button, ...]] = [
+        (Button("The core three (recommended)", "/settings themes core"),),
+        (Button("All six", "/settings themes all"),),
+    ]
+    for theme in Theme:
+        mark = "✓ " if theme in chosen else ""
+        sign = "-" if theme in chosen else "+"
+        rows.append((Button(f"{mark}{theme.label}", f"/settings themes {sign}{theme.value}"),))
+    body = (
+        "Which themes would you like? Tap to add or remove one, or type them: "
+        "playfulness,individuality. The core three are individuality, playfulness and "
+        "self-reflection."
+    )
+    if person.onboarding_step == "themes":
+        rows.append((Button("Done", "/settings themes done"),))
+    return body, tuple(rows)
+
+
+def prompt_for_step(person: Person, outcome: Outcome) -> Outcome:
+    step = person.onboarding_step
+    if step == "consent":
+        return outcome.say(
+            "Tap “I agree” to begin, or read /safety first.",
+            ((Button("I agree, let's begin", "/start agree"),),),
+        )
+    if step == "time":
+        return outcome.say(*time_prompt())
+    if step == "zone":
+        return outcome.say(*zone_prompt())
+    if step == "days":
+        return outcome.say(*days_prompt())
+    if step == "themes":
+        return outcome.say(*themes_prompt(person))
+    return outcome
+
+
+def advance_onboarding(person: Person, ctx: Context, finished: str, outcome: Outcome) -> Outcome:
+    """Move past `finished` if it was the current step, and ask the next question."""
+    if person.onboarding_step != finished:
+        return outcome
+    index = ONBOARDING_STEPS.index(finished)
+    if index + 1 < len(ONBOARDING_STEPS):
+        person.onboarding_step = ONBOARDING_STEPS[index + 1]
+        return prompt_for_step(person, outcome)
+    person.onboarding_step = None
+    reschedule(person, ctx.clock.now())
+    return outcome.say(
+        "You're all set. " + describe_next(person) + "\n\n"
+        "Want one right now? Type /today. To practise with your partner, type /pair and "
+        "send them the code. /help lists everything.",
+        ((Button("Today's practice", "/today"), Button("Invite my partner", "/pair")),),
+    )
+
+
+def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outcome:
+    """Change one setting from typed words or a button; say what changed and what is next."""
+    outcome = Outcome()
+    if field == "time":
+        if not value:
+            return outcome.say(*time_prompt())
+        person.local_time = format_time(parse_time(value))
+        confirmation = f"Time set to {person.local_time}."
+    elif field == "zone":
+        if not value:
+            return outcome.say(*zone_prompt())
+        region = next((r for r in ZONE_REGIONS if r.lower() == value.strip().lower()), None)
+        if region is not None:
+            return outcome.say(*zone_prompt(region))
+        person.timezone = parse_zone(value)
+        local_now = ctx.clock.now().astimezone(zone_of(person))
+        confirmation = f"Time zone set to {person.timezone} (it is {local_now:%H:%M} there now)."
+    elif field == "days":
+        if not value:
+            return outcome.say(*days_prompt())
+        person.weekdays = days_to_mask(parse_days(value))
+        confirmation = f"Days set to {format_days(mask_to_days(person.weekdays))}."
+    elif field == "themes":
+        if not value:
+            return outcome.say(*themes_prompt(person))
+        if value.strip().lower() == "done":
+            return advance_onboarding(person, ctx, "themes", outcome)
+        new = _themes_from(person, value)
+        person.themes = ",".join(t.value for t in new)
+        confirmation = "Themes: " + ", ".join(t.label for t in new) + "."
+        if person.onboarding_step == "themes" and value.strip()[:1] in "+-":
+            body, keyboard = themes_prompt(person)
+            return outcome.say(confirmation + "\n\n" + body, keyboard)
+    else:
+        raise InputError(f"“{field}” isn't a setting. Use /settings time, zone, days or themes.")
+    reschedule(person, ctx.clock.now())
+    if person.onboarding_step is not None:
+        outcome.say(confirmation)
+        return advance_onboarding(person, ctx, field, outcome)
+    return outcome.say(confirmation + " " + describe_next(person))
+
+
+def _themes_from(person: Person, value: str) -> tuple[Theme, ...]:
+    text = value.strip()
+    if text[:1] not in "+-":
+        return parse_themes(text)
+    current = list(themes_of(person))
+    (theme,) = parse_themes(text[1:])[:1]
+    if text[0] == "+" and theme not in current:
+        current.append(theme)
+    elif text[0] == "-" and theme in current:
+        if len(current) == 1:
+            raise InputError("Keep at least one theme; add another before removing this one.")
+        current.remove(theme)
+    return tuple(t for t in Theme if t in current)
+
+
+def understand_onboarding_answer(person: Person, ctx: Context, text: str) -> Outcome:
+    """Someone typed instead of tapping: read it as the answer to the current question."""
+    step = person.onboarding_step
+    if step == "consent":
+        if text.strip().lower().rstrip("!.") in {"yes", "ok", "okay", "agree", "i agree", "y"}:
+            return advance_onboarding(person, ctx, "consent", Outcome())
+        return prompt_for_step(person, Outcome())
+    assert step is not None
+    try:
+        return apply_setting(person, ctx, step, text)
+    except InputError as error:
+        return prompt_for_step(person, Outcome().say(str(error)))
+
+
+def pause(person: Person, ctx: Context, args: str) -> Outcome:
+    today = today_for(person, ctx)
+    if not args.strip():
+        person.paused_until = PAUSED_INDEFINITELY
+        reschedule(person, ctx.clock.now())
+        return Outcome().say("Paused. No practices until you type /resume.")
+    try:
+        days = int(args.strip())
+    except ValueError:
+        raise InputError(
+            "Pause takes a number of days, like /pause 3, or nothing to pause until /resume."
+        ) from None
+    if not 1 <= days <= 365:
+        raise InputError("Pause for 1 to 365 days, or type /pause alone to pause until /resume.")
+    person.paused_until = today + timedelta(days=days - 1)
+    reschedule(person, ctx.clock.now())
+    return Outcome().say(
+        f"Paused for {days} day{'s' if days != 1 else ''}. " + describe_next(person)
+    )
+
+
+def resume(person: Person, ctx: Context) -> Outcome:
+    was_stopped = person.stopped
+    person.paused_until = None
+    person.stopped = False
+    reschedule(person, ctx.clock.now())
+    prefix = "Welcome back. " if was_stopped else "Resumed. "
+    return Outcome().say(prefix + describe_next(person))
+
+
+def stop(person: Person, ctx: Context) -> Outcome:
+    person.stopped = True
+    reschedule(person, ctx.clock.now())
+    return Outcome().say(
+        "Stopped: no more daily practices. Nothing is deleted; /start begins them again and "
+        "/forget deletes everything."
+    )
+
+
+def due_instant_today(person: Person, day: date) -> datetime:
+    return local_instant(day, time.fromisoformat(person.local_time), zone_of(person))

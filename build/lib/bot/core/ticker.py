@@ -1,0 +1,84 @@
+"""The heartbeat: one APScheduler job that plans what is due and sends the outbox.
+
+There is deliberately a single interval job, not one job per person: the due instants
+live in an indexed column, so a tick costs one indexed query however many people there
+are, and several processes can tick against one PostgreSQL database safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.core.deliveries import Send
+from bot.core.ports import RecipientGone, Switchboard, TransientSendError
+from bot.core.service import Core
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickReport:
+    planned: int
+    sent: int
+    failed: int
+
+
+class Ticker:
+    def __init__(self, core: Core, switchboard: Switchboard, concurrency: int = 8) -> None:
+        self.core = core
+        self.switchboard = switchboard
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+
+    async def tick(self) -> TickReport:
+        """Plan and send everything due now; overlapping calls wait for each other."""
+        async with self._lock:
+            platforms = self.switchboard.platforms
+            planned = await asyncio.to_thread(self.core.plan_due_sync, platforms)
+            sent = failed = 0
+            while True:
+                batch = await asyncio.to_thread(self.core.claim_sends_sync, platforms)
+                if not batch:
+                    break
+                results = await asyncio.gather(*(self._send(item) for item in batch))
+                sent += sum(results)
+                failed += len(results) - sum(results)
+            return TickReport(planned=planned, sent=sent, failed=failed)
+
+    async def _send(self, item: Send) -> bool:
+        messenger = self.switchboard.messenger_for(item.to.platform)
+        assert messenger is not None, "claimed only for running platforms"
+        async with self._slots:
+            try:
+                message_id = await messenger.send(item.to, item.card)
+            except RecipientGone:
+                await asyncio.to_thread(
+                    self.core.record_failure_sync, item.delivery_id, permanent=True
+                )
+                return False
+            except TransientSendError as error:
+                log.info("delivery %s will be retried: %s", item.delivery_id, error)
+                await asyncio.to_thread(
+                    self.core.record_failure_sync,
+                    item.delivery_id,
+                    permanent=False,
+                    retry_after=error.retry_after,
+                )
+                return False
+        await asyncio.to_thread(self.core.record_sent_sync, item.delivery_id, message_id)
+        return True
+
+    def schedule(self, scheduler: AsyncIOScheduler, seconds: float) -> None:
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=seconds,
+            id="wholehearted-tick",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )

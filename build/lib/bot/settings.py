@@ -1,0 +1,51 @@
+"""Settings from the environment and `.env`; a bad value stops start-up with one sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_DATA_DIR / 'wholehearted.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, min_length=1)
+    telegram_bot_token: SecretStr | None = None
+    discord_bot_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    discord_api_base_url: str | None = None
+    reply_encryption_key: SecretStr | None = None
+    tick_seconds: float = Field(default=20.0, gt=0, le=60)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator(
+        "telegram_bot_token",
+        "discord_bot_token",
+        "telegram_api_base_url",
+        "discord_api_base_url",
+        "reply_encryption_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`.env.example` lists every setting with an empty value; empty means not set."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class SettingsError(Exception):
+    """One sentence naming the setting that is wrong."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        raise SettingsError(f"The setting {name} is not valid: {first['msg']}.") from None

@@ -1,0 +1,1 @@
+"""Storage: typed SQLAlchemy models, engine and session set-up, and Alembic migrations."""

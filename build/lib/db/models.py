@@ -1,0 +1,150 @@
+"""The tables. The schema itself is created only by the Alembic migrations in `db/migrations`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Meta(Base):
+    """Small facts about the database itself, such as the check value of the reply key."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(512))
+
+
+class Couple(Base):
+    __tablename__ = "couples"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class Person(Base):
+    """Someone who talks to the bot on one platform, with their delivery settings."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    onboarding_step: Mapped[str | None] = mapped_column(String(16))
+    local_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekdays: Mapped[int] = mapped_column(Integer)
+    themes: Mapped[str] = mapped_column(String(128))
+    theme_weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    awaiting: Mapped[str | None] = mapped_column(String(32))
+    couple_id: Mapped[int | None] = mapped_column(
+        ForeignKey("couples.id", ondelete="SET NULL"), index=True
+    )
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_due_date: Mapped[date | None] = mapped_column(Date)
+    last_practice_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Assignment(Base):
+    """Which practice an owner (a couple, or a person alone) gets on a practice day.
+
+    Both partners read the same row, so they get the same practice even when their local
+    times are hours apart and two workers serve them.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("owner_key", "practice_date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_key: Mapped[str] = mapped_column(String(40))
+    practice_date: Mapped[date] = mapped_column(Date)
+    practice_id: Mapped[str] = mapped_column(String(80))
+
+
+class Delivery(Base):
+    """The outbox: written before a practice is sent, one per recipient and practice day."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("person_id", "practice_date"),
+        Index("ix_deliveries_status_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    practice_date: Mapped[date] = mapped_column(Date)
+    practice_id: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(12))
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    feedback: Mapped[str | None] = mapped_column(String(8))
+
+
+class Reply(Base):
+    """A private reply; `ciphertext` is the only place its text exists."""
+
+    __tablename__ = "replies"
+    __table_args__ = (UniqueConstraint("person_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
+    practice_id: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    shared_at: Mapped[datetime | None]
+
+
+class ReceivedShare(Base):
+    """A reply a partner chose to give; it belongs to its recipient from then on."""
+
+    __tablename__ = "received_shares"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    from_name: Mapped[str] = mapped_column(String(128))
+    practice_id: Mapped[str] = mapped_column(String(80))
+    shared_at: Mapped[datetime]
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import StartupError, build_core, open_database
-from bot.core.catalog import CatalogError, Depth, Theme, load_catalog
+from bot.content_tools import FINGERPRINTS, check_content, export_json, fingerprint_seeds
+from bot.core.catalog import CatalogError, default_content_dir, load_catalog
 from bot.core.clock import ShiftedClock
 from bot.core.crypto import generate_key
 from bot.logs import configure_logging
@@ -30,7 +35,26 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply database migrations")
     content = commands.add_parser("content", help="practice library tasks")
     content_commands = content.add_subparsers(dest="content_command", required=True, metavar="TASK")
-    content_commands.add_parser("check", help="validate every practice and program")
+    check = content_commands.add_parser("check", help="validate every practice and program")
+    check.add_argument(
+        "--seeds",
+        type=Path,
+        metavar="DIR",
+        help="check for copied runs against the articles in DIR instead of the stored fingerprints",
+    )
+    export = content_commands.add_parser("export", help="print the library and programs")
+    export.add_argument("--format", choices=["json"], default="json")
+    for task in (check, export):
+        task.add_argument(
+            "--content",
+            type=Path,
+            metavar="DIR",
+            help="the content folder to use (default: the installed library)",
+        )
+    fingerprint = content_commands.add_parser(
+        "fingerprint", help="store hashes of the source articles' eight-word runs"
+    )
+    fingerprint.add_argument("seeds", type=Path, metavar="SEEDS_DIR")
     key = commands.add_parser("key", help="reply encryption key tasks")
     key_commands = key.add_subparsers(dest="key_command", required=True, metavar="TASK")
     key_commands.add_parser("new", help="print a new REPLY_ENCRYPTION_KEY")
@@ -66,43 +90,82 @@ def _terminal(settings: Settings, reason: str) -> int:
 def _run(settings: Settings) -> int:
     if settings.telegram_bot_token is None and settings.discord_bot_token is None:
         return _terminal(settings, "No TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set")
-    print(
-        "The Telegram and Discord adapters are not in this version yet; unset the tokens "
-        "to use the terminal chat.",
-        file=sys.stderr,
-    )
-    return 2
+    if settings.telegram_bot_token is None:
+        print(
+            "The Discord adapter is not in this version yet; set TELEGRAM_BOT_TOKEN, or "
+            "unset DISCORD_BOT_TOKEN to use the terminal chat.",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.runtime import serve
 
-
-def _content_check() -> int:
+    core = build_core(settings)
     try:
-        catalog = load_catalog()
-    except CatalogError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"content check failed: {len(exc.problems)} problem(s)", file=sys.stderr)
+        asyncio.run(serve(settings, core))
+    except InvalidToken:
+        print(
+            "TELEGRAM_BOT_TOKEN was refused by Telegram; check it with @BotFather.", file=sys.stderr
+        )
+        return 2
+    except NetworkError as exc:
+        print(
+            f"Cannot reach the Telegram Bot API ({exc.message}); check the network or "
+            "TELEGRAM_API_BASE_URL.",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        core.db.dispose()
+    return 0
+
+
+def _content(args: argparse.Namespace) -> int:
+    if args.content_command == "fingerprint":
+        if not args.seeds.is_dir():
+            print(f"{args.seeds} is not a folder of articles.", file=sys.stderr)
+            return 2
+        hashes = fingerprint_seeds(args.seeds)
+        target = default_content_dir() / FINGERPRINTS
+        target.write_text("\n".join(hashes) + "\n", encoding="ascii")
+        print(f"Wrote {len(hashes)} fingerprints to {target}.")
+        return 0
+    if args.content_command == "export":
+        try:
+            sys.stdout.write(export_json(load_catalog(args.content)) + "\n")
+        except CatalogError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 1
+        return 0
+    if args.seeds is not None and not args.seeds.is_dir():
+        print(f"{args.seeds} is not a folder of articles.", file=sys.stderr)
+        return 2
+    report = check_content(args.content, seeds_dir=args.seeds)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if report.problems:
+        print(f"content check failed: {len(report.problems)} problem(s)", file=sys.stderr)
         return 1
-    practices = catalog.practices.values()
-    per_theme = ", ".join(
-        f"{theme.value} {sum(1 for p in practices if p.theme is theme)}" for theme in Theme
-    )
-    per_depth = ", ".join(
-        f"{depth.value} {sum(1 for p in practices if p.depth is depth)}" for depth in Depth
-    )
-    print(
-        f"content ok: {len(catalog.practices)} practices ({per_theme}; {per_depth}), "
-        f"{len(catalog.programs)} programs"
-    )
+    print(f"content ok: {report.summary}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader (`| head`) left early; that is not an error worth a traceback.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "key":
         print(generate_key())
         return 0
     if args.command == "content":
-        return _content_check()
+        return _content(args)
     try:
         settings = load_settings()
         configure_logging(settings.log_level, _secrets(settings))

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = None
     discord_api_base_url: str | None = None
     reply_encryption_key: SecretStr | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_webhook_secret: SecretStr | None = None
     tick_seconds: float = Field(default=20.0, gt=0, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -30,6 +34,8 @@ class Settings(BaseSettings):
         "telegram_api_base_url",
         "discord_api_base_url",
         "reply_encryption_key",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
         mode="before",
     )
     @classmethod

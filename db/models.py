@@ -96,25 +96,30 @@ class Assignment(Base):
     practice_id: Mapped[str] = mapped_column(String(80))
 
 
-class Delivery(Base):
-    """The outbox: written before a practice is sent, one per recipient and practice day."""
+class Outbox:
+    """Columns shared by both outboxes: a row is written before its message is sent."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Delivery(Outbox, Base):
+    """A person's daily practice: one per recipient and practice day."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("person_id", "practice_date"),
         Index("ix_deliveries_status_due", "status", "due_at"),
     )
-    id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     practice_date: Mapped[date] = mapped_column(Date)
     practice_id: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(12))
-    due_at: Mapped[datetime]
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
-    platform_message_id: Mapped[str | None] = mapped_column(String(64))
     feedback: Mapped[str | None] = mapped_column(String(8))
 
 
@@ -128,6 +133,9 @@ class Reply(Base):
     number: Mapped[int] = mapped_column(Integer)
     delivery_id: Mapped[int | None] = mapped_column(
         ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
+    workshop_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workshop_posts.id", ondelete="SET NULL"), index=True
     )
     practice_id: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime]
@@ -148,3 +156,37 @@ class ReceivedShare(Base):
     practice_id: Mapped[str] = mapped_column(String(80))
     shared_at: Mapped[datetime]
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Workshop(Base):
+    """A program running in one group chat or channel, posting one practice a day."""
+
+    __tablename__ = "workshops"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    program_id: Mapped[str] = mapped_column(String(80))
+    local_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    started_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    next_day: Mapped[int] = mapped_column(Integer, default=1)
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_due_date: Mapped[date | None] = mapped_column(Date)
+    ended_at: Mapped[datetime | None]
+
+
+class WorkshopPost(Outbox, Base):
+    """One day's practice posted in a workshop's chat; the outbox row for groups."""
+
+    __tablename__ = "workshop_posts"
+    __table_args__ = (
+        UniqueConstraint("workshop_id", "day_number"),
+        Index("ix_workshop_posts_status_due", "status", "due_at"),
+    )
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
+    day_number: Mapped[int] = mapped_column(Integer)
+    practice_date: Mapped[date] = mapped_column(Date)
+    practice_id: Mapped[str] = mapped_column(String(80))

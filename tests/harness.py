@@ -14,9 +14,9 @@ from bot.core.messages import (
     PracticeCard,
     Recipient,
     Text,
-    render_practice_text,
 )
 from bot.core.ports import RecipientGone, Switchboard, TransientSendError
+from bot.core.rendering import render_text
 from bot.core.service import Core
 from bot.core.ticker import Ticker, TickReport
 
@@ -27,7 +27,7 @@ def as_text(message: Message) -> str:
     if isinstance(message, Text):
         return message.body
     if isinstance(message, PracticeCard):
-        return render_practice_text(message)
+        return render_text(message)
     assert isinstance(message, Document)
     return message.caption
 
@@ -70,6 +70,13 @@ class Harness:
         )
         self.last_replies = outcome.replies
         self.loop.run_until_complete(self.switchboard.deliver(outcome.notices))
+        return "\n".join(as_text(m) for m in outcome.replies)
+
+    def say_in_group(self, who: str, chat: str, text: str, *, admin: bool = False) -> str:
+        outcome = self.core.handle_sync(
+            Incoming(PLATFORM, who, who.title(), text, chat_id=chat, is_admin=admin)
+        )
+        self.last_replies = outcome.replies
         return "\n".join(as_text(m) for m in outcome.replies)
 
     def onboard(

@@ -26,9 +26,9 @@ from bot.core.messages import (
     PracticeCard,
     Recipient,
     Text,
-    render_practice_text,
 )
 from bot.core.ports import Switchboard
+from bot.core.rendering import render_text
 from bot.core.service import Core
 from bot.core.ticker import Ticker
 
@@ -51,7 +51,7 @@ def render(message: Message, files_dir: Path) -> str:
     if isinstance(message, Text):
         return "\n".join([message.body, *_buttons(message.buttons)])
     if isinstance(message, PracticeCard):
-        return "\n".join([render_practice_text(message), *_buttons(message.buttons)])
+        return "\n".join([render_text(message), *_buttons(message.buttons)])
     path = files_dir / message.filename
     path.write_bytes(message.data)
     return f"{message.caption}\nSaved as {path}"

@@ -7,7 +7,7 @@ that fails at 7 a.m. on someone's phone is far worse than a bot that refuses to 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -120,6 +120,8 @@ class Catalog:
     practices: dict[str, Practice]
     sources: dict[str, Source]
     programs: dict[str, Program]
+    # Which file each practice was read from, so problems can name it.
+    files: dict[str, str] = field(default_factory=dict)
 
     def get(self, practice_id: str) -> Practice | None:
         return self.practices.get(practice_id)
@@ -136,9 +138,13 @@ def default_content_dir() -> Path:
     return Path(str(resources.files("content")))
 
 
+# libyaml's parser when PyYAML was built with it: ten times faster than the pure-Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         problems.append(f"{path.name}: cannot be read as YAML ({exc})")
         return None
@@ -167,6 +173,7 @@ def load_catalog(content_dir: Path | None = None) -> Catalog:
         problems.append("sources.yaml: expected a mapping under 'sources'")
 
     practices: dict[str, Practice] = {}
+    where: dict[str, str] = {}
     files = sorted((root / "practices").glob("*.yaml"))
     if not files:
         problems.append(f"{root / 'practices'}: no practice files (*.yaml) found")
@@ -198,6 +205,7 @@ def load_catalog(content_dir: Path | None = None) -> Catalog:
                 )
             else:
                 practices[practice.id] = practice
+                where[practice.id] = path.name
 
     programs: dict[str, Program] = {}
     programs_path = root / "programs.yaml"
@@ -227,4 +235,4 @@ def load_catalog(content_dir: Path | None = None) -> Catalog:
 
     if problems:
         raise CatalogError(problems)
-    return Catalog(practices=practices, sources=sources, programs=programs)
+    return Catalog(practices=practices, sources=sources, programs=programs, files=where)

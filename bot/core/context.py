@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.core.catalog import Catalog
@@ -19,6 +20,9 @@ class Context:
     catalog: Catalog
     cipher: ReplyCipher
     clock: Clock
+    # Platform -> a function turning a start payload into a link that opens a private chat
+    # with the bot (Telegram's t.me deep links); adapters register theirs at start-up.
+    deep_links: dict[str, Callable[[str], str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,9 @@ class Incoming:
     """One thing a person did: typed a line or pressed a button (whose action is a line).
 
     `reply_to_message_id` is the platform id of the bot message they replied to, if any,
-    so a reply to an old practice attaches to that practice.
+    so a reply to an old practice attaches to that practice. `chat_id` is set when the
+    line was written in a group chat or channel, and `is_admin` says whether the platform
+    counts its author as an administrator there (checked by the adapter at that moment).
     """
 
     platform: str
@@ -34,3 +40,5 @@ class Incoming:
     display_name: str
     text: str
     reply_to_message_id: str | None = None
+    chat_id: str | None = None
+    is_admin: bool = False

@@ -66,9 +66,17 @@ def make_invite(session: Session, ctx: Context, person: Person) -> Outcome:
     session.add(
         Invite(code=code, person_id=person.id, created_at=now, expires_at=now + INVITE_LIFETIME)
     )
+    link_maker = ctx.deep_links.get(person.platform)
+    link = (
+        f"\n\nOr send them this link, which opens the bot and pairs you in one tap: "
+        f"{link_maker(DEEP_LINK_PREFIX + code)}"
+        if link_maker
+        else ""
+    )
     return Outcome().say(
         f"Your invite code is {display_code(code)}. Send it to your partner; they type "
-        f"/join {display_code(code)} to pair with you. It works once and lasts 48 hours.\n\n"
+        f"/join {display_code(code)} to pair with you. It works once and lasts 48 hours."
+        f"{link}\n\n"
         "Once paired, you both get the same practice on the same day, each at your own "
         "time. What you write stays private unless you choose to /share it."
     )

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.core import workshops
 from bot.core.catalog import Audience, Practice
 from bot.core.context import SNOOZE, Context
 from bot.core.couples import owner_key, partner_of, recipient_of
@@ -30,7 +31,7 @@ from bot.core.people import (
 )
 from bot.core.schedule import local_date
 from bot.core.selection import adjust_weight, choose_practice
-from db.models import Assignment, Delivery, Person
+from db.models import Assignment, Delivery, Outbox, Person, Workshop, WorkshopPost
 
 log = logging.getLogger(__name__)
 
@@ -225,11 +226,22 @@ def steer(session: Session, ctx: Context, person: Person, args: str, *, more: bo
 
 @dataclass(frozen=True)
 class Send:
-    """One claimed delivery, ready for an adapter to send."""
+    """One claimed outbox row, ready for an adapter to send.
 
-    delivery_id: int
+    `kind` says which outbox it came from: "delivery" (a person's daily practice) or
+    "post" (a workshop's practice in a group chat).
+    """
+
+    kind: str
+    row_id: int
     to: Recipient
     card: PracticeCard
+
+
+OUTBOXES: dict[str, type[Outbox]] = {
+    "delivery": Delivery,
+    "post": WorkshopPost,
+}
 
 
 def plan_due(session: Session, ctx: Context, platforms: Sequence[str], limit: int = 500) -> int:
@@ -282,9 +294,11 @@ def _day_to_deliver(person: Person, now: datetime) -> date | None:
 def claim_sends(
     session: Session, ctx: Context, platforms: Sequence[str], limit: int = 200
 ) -> list[Send]:
+    """Mark due outbox rows as being sent (with a lease) and return them."""
     now = ctx.clock.now()
     _give_up_on_lost_sends(session, now)
-    rows = session.execute(
+    sends: list[Send] = []
+    deliveries = session.execute(
         select(Delivery, Person)
         .join(Person, Person.id == Delivery.person_id)
         .where(
@@ -296,89 +310,123 @@ def claim_sends(
         .limit(limit)
         .with_for_update(skip_locked=True, of=Delivery)
     ).all()
-    sends: list[Send] = []
-    for delivery, person in rows:
-        delivery.status = "sending"
-        delivery.lease_until = now + LEASE
-        delivery.attempts += 1
+    for delivery, person in deliveries:
+        _lease(delivery, now)
         day = f"{delivery.practice_date:%A %d %B}"
         intro = (
             f"Snoozed practice, as promised · {day}:"
             if delivery.sent_at
             else f"Today's practice · {day}:"
         )
-        sends.append(Send(delivery.id, recipient_of(person), card_for(ctx, delivery, intro)))
+        sends.append(
+            Send("delivery", delivery.id, recipient_of(person), card_for(ctx, delivery, intro))
+        )
+    posts = session.execute(
+        select(WorkshopPost, Workshop)
+        .join(Workshop, Workshop.id == WorkshopPost.workshop_id)
+        .where(
+            WorkshopPost.status == "pending",
+            WorkshopPost.due_at <= now,
+            Workshop.platform.in_(platforms),
+        )
+        .order_by(WorkshopPost.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=WorkshopPost)
+    ).all()
+    for post, workshop in posts:
+        _lease(post, now)
+        sends.append(
+            Send(
+                "post",
+                post.id,
+                workshops.chat_recipient(workshop),
+                workshops.post_card(ctx, post, workshop),
+            )
+        )
     return sends
+
+
+def _lease(row: Outbox, now: datetime) -> None:
+    row.status = "sending"
+    row.lease_until = now + LEASE
+    row.attempts += 1
 
 
 def _give_up_on_lost_sends(session: Session, now: datetime) -> None:
     """A send whose worker died mid-way may or may not have arrived; never risk a double."""
-    lost = session.scalars(
-        select(Delivery).where(Delivery.status == "sending", Delivery.lease_until < now)
-    ).all()
-    for delivery in lost:
-        delivery.status = "uncertain"
-        log.warning(
-            "delivery %s outcome unknown after its lease ran out; not resending", delivery.id
-        )
+    for kind, model in OUTBOXES.items():
+        lost = session.scalars(
+            select(model).where(model.status == "sending", model.lease_until < now)
+        ).all()
+        for row in lost:
+            row.status = "uncertain"
+            log.warning(
+                "%s %s outcome unknown after its lease ran out; not resending", kind, row.id
+            )
 
 
-def record_sent(session: Session, ctx: Context, delivery_id: int, message_id: str | None) -> None:
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
+def record_sent(
+    session: Session, ctx: Context, kind: str, row_id: int, message_id: str | None
+) -> None:
+    row = session.get(OUTBOXES[kind], row_id)
+    if row is None:
         return
-    delivery.status = "sent"
-    delivery.sent_at = ctx.clock.now()
-    delivery.lease_until = None
+    row.status = "sent"
+    row.sent_at = ctx.clock.now()
+    row.lease_until = None
     if message_id is not None:
-        delivery.platform_message_id = message_id
+        row.platform_message_id = message_id
 
 
 def record_failure(
     session: Session,
     ctx: Context,
-    delivery_id: int,
+    kind: str,
+    row_id: int,
     *,
     permanent: bool,
     retry_after: float | None = None,
 ) -> None:
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
+    row = session.get(OUTBOXES[kind], row_id)
+    if row is None:
         return
     now = ctx.clock.now()
-    delivery.lease_until = None
+    row.lease_until = None
     if permanent:
-        delivery.status = "failed"
-        person = session.get(Person, delivery.person_id)
+        row.status = "failed"
+        if isinstance(row, WorkshopPost):
+            workshop = session.get(Workshop, row.workshop_id)
+            if workshop is not None and workshop.ended_at is None:
+                workshop.ended_at, workshop.next_due_at = now, None
+                log.info("workshop %s can no longer post in its chat; ended", workshop.id)
+            return
+        assert isinstance(row, Delivery)
+        person = session.get(Person, row.person_id)
         if person is not None and not person.unreachable:
             person.unreachable = True
             reschedule(person, now)
             log.info("person %s cannot be reached; not sending until they write again", person.id)
         return
-    if delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = "failed"
-        log.warning("delivery %s failed %s times; giving up", delivery.id, delivery.attempts)
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+        log.warning("%s %s failed %s times; giving up", kind, row.id, row.attempts)
         return
-    delivery.status = "pending"
-    wait = backoff(delivery.attempts)
+    row.status = "pending"
+    wait = backoff(row.attempts)
     if retry_after is not None:
         wait = max(wait, timedelta(seconds=retry_after))
-    delivery.due_at = now + wait
+    row.due_at = now + wait
 
 
 def next_wakeup(session: Session) -> datetime | None:
     """The earliest instant anything is due; the terminal's /next-day jumps to it."""
-    person_due = session.scalar(
-        select(Person.next_due_at)
-        .order_by(Person.next_due_at)
-        .where(Person.next_due_at.is_not(None))
-        .limit(1)
-    )
-    delivery_due = session.scalar(
-        select(Delivery.due_at)
-        .where(or_(Delivery.status == "pending"))
-        .order_by(Delivery.due_at)
-        .limit(1)
-    )
-    candidates = [d for d in (person_due, delivery_due) if d is not None]
-    return min(candidates) if candidates else None
+    candidates = [
+        session.scalar(select(func.min(Person.next_due_at))),
+        session.scalar(select(func.min(Workshop.next_due_at))),
+        *(
+            session.scalar(select(func.min(model.due_at)).where(model.status == "pending"))
+            for model in OUTBOXES.values()
+        ),
+    ]
+    found = [c for c in candidates if c is not None]
+    return min(found) if found else None

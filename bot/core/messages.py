@@ -52,10 +52,11 @@ Message = Text | PracticeCard | Document
 
 @dataclass(frozen=True)
 class Recipient:
-    """A person on a platform, addressed the way that platform knows them."""
+    """A person (or, with `is_chat`, a group chat or channel) on a platform."""
 
     platform: str
     user_id: str
+    is_chat: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,23 +77,3 @@ class Outcome:
     def say(self, body: str, buttons: Keyboard = ()) -> Outcome:
         self.replies.append(Text(body, buttons))
         return self
-
-
-def render_practice_text(card: PracticeCard) -> str:
-    """The plain-text form every adapter can fall back on and the content checker measures."""
-    practice = card.practice
-    lines: list[str] = []
-    if card.intro:
-        lines += [card.intro, ""]
-    lines.append(f"{practice.title}")
-    lines.append(f"{practice.theme.label} · {practice.minutes} min · {practice.depth.value}")
-    lines.append("")
-    if practice.caution:
-        lines += [f"A note first: {practice.caution}", ""]
-    if len(practice.steps) == 1:
-        lines.append(practice.steps[0])
-    else:
-        lines += [f"{n}. {step}" for n, step in enumerate(practice.steps, start=1)]
-    lines += ["", f"To reflect on: {practice.question}", ""]
-    lines.append(f"Drawn from “{card.source.title}” by {card.source.author}.")
-    return "\n".join(lines)

@@ -20,7 +20,7 @@ from bot.core.messages import Notice, Outcome, Text
 from bot.core.parsing import InputError
 from bot.core.people import zone_of
 from bot.core.texts import CRISIS_REPLY, SHARE_NOTE
-from db.models import Delivery, Person, ReceivedShare, Reply
+from db.models import Delivery, Person, ReceivedShare, Reply, WorkshopPost
 
 PAGE_SIZE = 10
 
@@ -41,9 +41,7 @@ def owner_tag(person_id: int) -> str:
     return f"person:{person_id}"
 
 
-def save_reply(
-    session: Session, ctx: Context, person: Person, text: str, delivery: Delivery | None
-) -> Outcome:
+def _check_text(text: str) -> str:
     body = text.strip()
     if not body:
         raise InputError("That reply is empty. Write a few words, then send them again.")
@@ -52,13 +50,19 @@ def save_reply(
             f"That reply is {len(body):,} characters; the limit is {MAX_REPLY_CHARS:,}. "
             "Nothing was saved: split it into two messages and send them again."
         )
-    if delivery is None:
-        delivery = latest_delivery(session, ctx, person)
-    if delivery is None:
-        raise InputError(
-            "There's no practice to attach this to yet, so nothing was saved. "
-            "Type /today to get one, then send your reply again."
-        )
+    return body
+
+
+def _store(
+    session: Session,
+    ctx: Context,
+    person: Person,
+    body: str,
+    *,
+    practice_id: str,
+    delivery: Delivery | None = None,
+    post: WorkshopPost | None = None,
+) -> Outcome:
     number = (
         session.scalar(select(func.max(Reply.number)).where(Reply.person_id == person.id)) or 0
     ) + 1
@@ -67,8 +71,9 @@ def save_reply(
         Reply(
             person_id=person.id,
             number=number,
-            delivery_id=delivery.id,
-            practice_id=delivery.practice_id,
+            delivery_id=delivery.id if delivery else None,
+            workshop_post_id=post.id if post else None,
+            practice_id=practice_id,
             created_at=ctx.clock.now(),
             ciphertext=ctx.cipher.encrypt(body, owner=owner_tag(person.id)),
             flagged=flagged,
@@ -77,30 +82,82 @@ def save_reply(
     person.awaiting = None
     if flagged:
         return Outcome().say(CRISIS_REPLY)
-    practice = ctx.catalog.get(delivery.practice_id)
+    practice = ctx.catalog.get(practice_id)
     title = f" to “{practice.title}”" if practice else ""
-    return Outcome().say(f"Saved privately{title} as reply #{number}. Only you can read it.")
+    where = " Nobody in the group sees it." if post else ""
+    return Outcome().say(f"Saved privately{title} as reply #{number}. Only you can read it.{where}")
+
+
+def save_reply(
+    session: Session, ctx: Context, person: Person, text: str, delivery: Delivery | None
+) -> Outcome:
+    body = _check_text(text)
+    if delivery is None:
+        delivery = latest_delivery(session, ctx, person)
+    if delivery is None:
+        raise InputError(
+            "There's no practice to attach this to yet, so nothing was saved. "
+            "Type /today to get one, then send your reply again."
+        )
+    return _store(session, ctx, person, body, practice_id=delivery.practice_id, delivery=delivery)
+
+
+def workshop_post(session: Session, token: str) -> WorkshopPost:
+    post_id = token.removeprefix("ws-")
+    post = session.get(WorkshopPost, int(post_id)) if post_id.isdigit() else None
+    if post is None:
+        raise InputError("That workshop practice no longer exists, so there's nothing to reply to.")
+    return post
+
+
+def save_workshop_reply(
+    session: Session, ctx: Context, person: Person, token: str, text: str
+) -> Outcome:
+    post = workshop_post(session, token)
+    return _store(session, ctx, person, _check_text(text), practice_id=post.practice_id, post=post)
 
 
 def start_reply(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
-    """`/reply #id` from a button waits for the next message; `/reply text` saves at once."""
-    text = args.strip()
-    if text.startswith("#") or not text:
-        delivery = find_delivery(session, ctx, person, text)
+    """Reply buttons and typed replies.
+
+    `/reply #12` (a daily practice's button) or `/reply ws-7` (a workshop post's) waits for
+    the next message; with text after the reference, or `/reply text` for the latest
+    practice, the reply is saved at once.
+    """
+    reference, _, rest = args.strip().partition(" ")
+    if reference.startswith("ws-"):
+        if rest.strip():
+            return save_workshop_reply(session, ctx, person, reference, rest)
+        post = workshop_post(session, reference)
+        person.awaiting = f"ws:{post.id}"
+        practice = ctx.catalog.get(post.practice_id)
+        name = f" to “{practice.title}”" if practice else ""
+        return Outcome().say(
+            f"Write your reply{name} in your next message. Only you will be able to read "
+            "it; the workshop group never sees it."
+        )
+    if reference.startswith("#") or not reference:
+        delivery = find_delivery(session, ctx, person, reference)
+        if rest.strip():
+            return save_reply(session, ctx, person, rest, delivery)
         person.awaiting = f"reply:{delivery.id}"
         practice = ctx.catalog.get(delivery.practice_id)
         name = f" to “{practice.title}”" if practice else ""
         return Outcome().say(
             f"Write your reply{name} in your next message. Only you will be able to read it."
         )
-    return save_reply(session, ctx, person, text, None)
+    return save_reply(session, ctx, person, args, None)
 
 
-def awaited_delivery(session: Session, person: Person) -> Delivery | None:
-    if person.awaiting and person.awaiting.startswith("reply:"):
-        delivery = session.get(Delivery, int(person.awaiting.split(":", 1)[1]))
+def awaited_reply(session: Session, ctx: Context, person: Person, text: str) -> Outcome | None:
+    """Save `text` as the reply the person's last reply button asked for, if any."""
+    kind, _, ident = (person.awaiting or "").partition(":")
+    if kind == "ws":
+        return save_workshop_reply(session, ctx, person, f"ws-{ident}", text)
+    if kind == "reply":
+        delivery = session.get(Delivery, int(ident))
         if delivery is not None and delivery.person_id == person.id:
-            return delivery
+            return save_reply(session, ctx, person, text, delivery)
     return None
 
 

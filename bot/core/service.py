@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import couples, deliveries, people, privacy, replies
+from bot.core import couples, deliveries, people, privacy, replies, workshops
 from bot.core.context import Context, Incoming
 from bot.core.deliveries import Send
 from bot.core.messages import Button, Outcome
@@ -92,6 +92,8 @@ class Core:
 
     def _dispatch(self, session: Session, incoming: Incoming) -> Outcome:
         command = split_command(incoming.text)
+        if incoming.chat_id is not None:
+            return self._in_group(session, incoming, command)
         person = people.find_person(session, incoming.platform, incoming.user_id)
         if person is not None:
             self._refresh(person, incoming)
@@ -109,6 +111,9 @@ class Core:
             return Outcome().say(SAFETY)
         if name == "start":
             return self._start(session, person, incoming, args)
+        if person is None and name == "reply" and args.startswith("ws-"):
+            # A workshop member may reply without ever setting up daily practices.
+            person = people.create_person(session, self.ctx, incoming)
         if person is None:
             if name not in COMMANDS_BY_NAME:
                 return Outcome().say(unknown_command(name))
@@ -129,6 +134,29 @@ class Core:
         if person.awaiting == "forget":
             person.awaiting = None
         return handler(session, self.ctx, person, args)
+
+    def _in_group(
+        self, session: Session, incoming: Incoming, command: tuple[str, str] | None
+    ) -> Outcome:
+        """In a group only workshops are handled; personal things belong in private."""
+        if command is None:
+            return Outcome()  # the group's own conversation is none of the bot's business
+        name, args = command
+        if name == "workshop":
+            return workshops.handle(session, self.ctx, incoming, args)
+        if name in {"help", "start"}:
+            return Outcome().say(
+                "Hello! In a group I run workshops:\n\n"
+                + workshops.WORKSHOP_HELP
+                + "\n\nFor your own daily practice, talk to me in a private chat."
+            )
+        if name == "safety":
+            return Outcome().say(SAFETY)
+        if name in COMMANDS_BY_NAME:
+            return Outcome().say(
+                f"/{name} works in a private chat with me, so nothing personal is seen here."
+            )
+        return Outcome().say(unknown_command(name))
 
     def _refresh(self, person: Person, incoming: Incoming) -> None:
         """Someone who writes again can be reached again, under their current name."""
@@ -156,6 +184,8 @@ class Core:
         outcome = Outcome()
         if payload.lower() == "agree":
             return people.advance_onboarding(person, self.ctx, "consent", outcome)
+        if payload.startswith("ws-"):
+            return replies.start_reply(session, self.ctx, person, payload)
         if payload.startswith(couples.DEEP_LINK_PREFIX):
             code = payload[len(couples.DEEP_LINK_PREFIX) :]
             try:
@@ -186,10 +216,13 @@ class Core:
         if person.awaiting == "forget":
             person.awaiting = None
             return Outcome().say("Kept. Nothing was deleted.")
+        awaited = replies.awaited_reply(session, self.ctx, person, incoming.text)
+        if awaited is not None:
+            return awaited
         if person.onboarding_step is not None:
             return people.understand_onboarding_answer(person, self.ctx, incoming.text)
-        delivery = replies.awaited_delivery(session, person)
-        if delivery is None and incoming.reply_to_message_id is not None:
+        delivery = None
+        if incoming.reply_to_message_id is not None:
             delivery = session.scalar(
                 select(Delivery).where(
                     Delivery.person_id == person.id,
@@ -202,22 +235,28 @@ class Core:
 
     def plan_due_sync(self, platforms: Sequence[str]) -> int:
         with self.db.transaction() as session:
-            return deliveries.plan_due(session, self.ctx, platforms)
+            planned = deliveries.plan_due(session, self.ctx, platforms)
+            return planned + workshops.plan_posts(session, self.ctx, list(platforms))
 
     def claim_sends_sync(self, platforms: Sequence[str]) -> list[Send]:
         with self.db.transaction() as session:
             return deliveries.claim_sends(session, self.ctx, platforms)
 
-    def record_sent_sync(self, delivery_id: int, message_id: str | None) -> None:
+    def record_sent_sync(self, send: Send, message_id: str | None) -> None:
         with self.db.transaction() as session:
-            deliveries.record_sent(session, self.ctx, delivery_id, message_id)
+            deliveries.record_sent(session, self.ctx, send.kind, send.row_id, message_id)
 
     def record_failure_sync(
-        self, delivery_id: int, *, permanent: bool, retry_after: float | None = None
+        self, send: Send, *, permanent: bool, retry_after: float | None = None
     ) -> None:
         with self.db.transaction() as session:
             deliveries.record_failure(
-                session, self.ctx, delivery_id, permanent=permanent, retry_after=retry_after
+                session,
+                self.ctx,
+                send.kind,
+                send.row_id,
+                permanent=permanent,
+                retry_after=retry_after,
             )
 
     def next_wakeup_sync(self) -> datetime | None:

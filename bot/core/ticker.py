@@ -56,20 +56,18 @@ class Ticker:
             try:
                 message_id = await messenger.send(item.to, item.card)
             except RecipientGone:
-                await asyncio.to_thread(
-                    self.core.record_failure_sync, item.delivery_id, permanent=True
-                )
+                await asyncio.to_thread(self.core.record_failure_sync, item, permanent=True)
                 return False
             except TransientSendError as error:
-                log.info("delivery %s will be retried: %s", item.delivery_id, error)
+                log.info("%s %s will be retried: %s", item.kind, item.row_id, error)
                 await asyncio.to_thread(
                     self.core.record_failure_sync,
-                    item.delivery_id,
+                    item,
                     permanent=False,
                     retry_after=error.retry_after,
                 )
                 return False
-        await asyncio.to_thread(self.core.record_sent_sync, item.delivery_id, message_id)
+        await asyncio.to_thread(self.core.record_sent_sync, item, message_id)
         return True
 
     def schedule(self, scheduler: AsyncIOScheduler, seconds: float) -> None:

@@ -1,0 +1,228 @@
+"""The Telegram adapter: PTB handlers that turn updates into core calls, and its lifecycle.
+
+Every text message and button press becomes one `Incoming` for the core; the core's
+answer goes back to the same chat. Nothing here decides anything about practices,
+people or privacy: those rules live in the core.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.adapters.telegram.messenger import PLATFORM, TelegramMessenger, translate_errors
+from bot.core.context import Incoming
+from bot.core.messages import Message, Outcome, Recipient, Text
+from bot.core.ports import RecipientGone, Switchboard, TransientSendError
+from bot.core.service import Core, split_command
+from bot.core.texts import COMMANDS
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GROUP_COMMANDS = (
+    BotCommand("workshop", "Start, check or stop this chat's workshop"),
+    BotCommand("help", "What the bot does in a group"),
+    BotCommand("safety", "Who these practices are for, and where to find help"),
+)
+SORRY = "Something went wrong on my side, so that didn't go through. Please try again in a minute."
+NOT_TEXT = "I can only keep written replies. Please send your reply as a text message."
+ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+class TelegramAdapter:
+    """Owns the PTB `Application`; `start()` and `stop()` fit into one shared event loop."""
+
+    def __init__(self, settings: Settings, core: Core, switchboard: Switchboard) -> None:
+        assert settings.telegram_bot_token is not None
+        self.settings = settings
+        self.core = core
+        self.switchboard = switchboard
+        builder: ApplicationBuilder = (  # type: ignore[type-arg]
+            Application.builder()
+            .token(settings.telegram_bot_token.get_secret_value())
+            .rate_limiter(AIORateLimiter(max_retries=3))
+        )
+        if settings.telegram_api_base_url:
+            base = settings.telegram_api_base_url.rstrip("/")
+            builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot", 1))
+        self.application = builder.build()
+        self.messenger = TelegramMessenger(self.application.bot, self.deep_link)
+        self.application.add_handler(CallbackQueryHandler(self.on_button))
+        self.application.add_handler(MessageHandler(filters.TEXT, self.on_text))
+        self.application.add_handler(
+            MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT, self.on_other_message)
+        )
+        self.application.add_error_handler(self.on_error)
+
+    def deep_link(self, payload: str) -> str:
+        return f"https://t.me/{self.application.bot.username}?start={payload}"
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        self.core.ctx.deep_links[PLATFORM] = self.deep_link
+        self.switchboard.register(self.messenger)
+        await self._register_commands()
+        await self.application.start()
+        assert self.application.updater is not None
+        if self.settings.telegram_webhook_url:
+            await self.application.updater.start_webhook(
+                listen=self.settings.telegram_webhook_listen,
+                port=self.settings.telegram_webhook_port,
+                url_path="telegram",
+                webhook_url=self.settings.telegram_webhook_url,
+                secret_token=(
+                    self.settings.telegram_webhook_secret.get_secret_value()
+                    if self.settings.telegram_webhook_secret
+                    else None
+                ),
+            )
+        else:
+            await self.application.updater.start_polling(
+                allowed_updates=["message", "callback_query"]
+            )
+        log.info("Telegram adapter running as @%s", self.application.bot.username)
+
+    async def stop(self) -> None:
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _register_commands(self) -> None:
+        private = [BotCommand(spec.name, spec.summary) for spec in COMMANDS]
+        await translate_errors(
+            lambda: self.application.bot.set_my_commands(
+                private, scope=BotCommandScopeAllPrivateChats()
+            )
+        )
+        await translate_errors(
+            lambda: self.application.bot.set_my_commands(
+                GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats()
+            )
+        )
+
+    # --- updates ------------------------------------------------------------------------
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+        if message is None or chat is None or user is None or message.text is None:
+            return
+        if chat.type == ChatType.PRIVATE:
+            reply_to = message.reply_to_message
+            incoming = Incoming(
+                PLATFORM,
+                str(user.id),
+                user.full_name,
+                message.text,
+                reply_to_message_id=str(reply_to.message_id) if reply_to else None,
+            )
+        else:
+            command = split_command(message.text)
+            if command is None:
+                return  # group conversation is not for the bot
+            incoming = Incoming(
+                PLATFORM,
+                str(user.id),
+                user.full_name,
+                message.text,
+                chat_id=str(chat.id),
+                is_admin=await self._is_admin(chat.id, user.id, command),
+            )
+        await self._answer(
+            incoming, Recipient(PLATFORM, str(chat.id), is_chat=chat.type != ChatType.PRIVATE)
+        )
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        await query.answer()
+        chat = update.effective_chat
+        if not query.data or not query.data.startswith("/"):
+            await self._answer_text(
+                Recipient(PLATFORM, str(user.id)),
+                "That button is from an older version of the bot. Type "
+                "/today for today's practice or /help for commands.",
+            )
+            return
+        in_group = chat is not None and chat.type != ChatType.PRIVATE
+        command = split_command(query.data)
+        incoming = Incoming(
+            PLATFORM,
+            str(user.id),
+            user.full_name,
+            query.data,
+            chat_id=str(chat.id) if in_group and chat else None,
+            is_admin=(
+                await self._is_admin(chat.id, user.id, command)
+                if in_group and chat and command
+                else False
+            ),
+        )
+        target = str(chat.id) if chat is not None else str(user.id)
+        await self._answer(incoming, Recipient(PLATFORM, target, is_chat=in_group))
+
+    async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is not None:
+            await self._answer_text(Recipient(PLATFORM, str(chat.id)), NOT_TEXT)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log what failed (never what anyone wrote) and give the person one sentence."""
+        error = context.error
+        log.error(
+            "Telegram update failed: %s",
+            type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__) if error else None,
+        )
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                await self._answer_text(Recipient(PLATFORM, str(update.effective_chat.id)), SORRY)
+            except (RecipientGone, TransientSendError):
+                log.warning("could not tell the person about the failure")
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _is_admin(self, chat_id: int, user_id: int, command: tuple[str, str] | None) -> bool:
+        """Asked of Telegram at the moment of the command, never cached."""
+        if command is None or command[0] != "workshop":
+            return False
+        member = await translate_errors(
+            lambda: self.application.bot.get_chat_member(chat_id, user_id)
+        )
+        return member.status in ADMIN_STATUSES
+
+    async def _answer(self, incoming: Incoming, where: Recipient) -> None:
+        outcome: Outcome = await self.core.handle(incoming)
+        for message in outcome.replies:
+            await self._send_quietly(where, message)
+        await self.switchboard.deliver(outcome.notices)
+
+    async def _answer_text(self, where: Recipient, text: str) -> None:
+        await self.messenger.send(where, Text(text))
+
+    async def _send_quietly(self, where: Recipient, message: Message) -> None:
+        try:
+            await self.messenger.send(where, message)
+        except (RecipientGone, TransientSendError) as error:
+            log.warning("an answer could not be sent: %s", type(error).__name__)

@@ -1,0 +1,68 @@
+"""A practice card drawn for each platform's markup, kept here so the content checker can
+measure exactly what people will receive (Telegram allows 4,096 characters a message,
+Discord 2,000)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bot.core.messages import PracticeCard
+
+TELEGRAM_LIMIT = 4096
+DISCORD_LIMIT = 2000
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\*_~`|>#\[\]()-])")
+
+
+def escape_markdown(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _parts(card: PracticeCard) -> tuple[str, str, list[str], str, str, str]:
+    practice = card.practice
+    meta = f"{practice.theme.label} · {practice.minutes} min · {practice.depth.value}"
+    if len(practice.steps) == 1:
+        steps = [practice.steps[0]]
+    else:
+        steps = [f"{n}. {step}" for n, step in enumerate(practice.steps, start=1)]
+    caution = f"A note first: {practice.caution}" if practice.caution else ""
+    source = f"Drawn from “{card.source.title}” by {card.source.author}."
+    return practice.title, meta, steps, f"To reflect on: {practice.question}", caution, source
+
+
+def render_text(card: PracticeCard) -> str:
+    """Plain text: the terminal's form, and any adapter's fallback."""
+    title, meta, steps, question, caution, source = _parts(card)
+    lines = [card.intro, ""] if card.intro else []
+    lines += [title, meta, ""]
+    if caution:
+        lines += [caution, ""]
+    lines += [*steps, "", question, "", source]
+    return "\n".join(lines)
+
+
+def render_html(card: PracticeCard) -> str:
+    """Telegram's HTML parse mode; every content string is escaped."""
+    title, meta, steps, question, caution, source = _parts(card)
+    e = html.escape
+    lines = [e(card.intro), ""] if card.intro else []
+    lines += [f"<b>{e(title)}</b>", f"<i>{e(meta)}</i>", ""]
+    if caution:
+        lines += [f"<i>{e(caution)}</i>", ""]
+    lines += [e(step) for step in steps]
+    lines += ["", f"<b>{e(question)}</b>", "", f"<i>{e(source)}</i>"]
+    return "\n".join(lines)
+
+
+def render_markdown(card: PracticeCard) -> str:
+    """Discord's markdown; every content string is escaped."""
+    title, meta, steps, question, caution, source = _parts(card)
+    e = escape_markdown
+    lines = [e(card.intro), ""] if card.intro else []
+    lines += [f"**{e(title)}**", f"*{e(meta)}*", ""]
+    if caution:
+        lines += [f"*{e(caution)}*", ""]
+    lines += [e(step) for step in steps]
+    lines += ["", f"**{e(question)}**", "", f"*{e(source)}*"]
+    return "\n".join(lines)

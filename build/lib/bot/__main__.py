@@ -1,7 +1,0 @@
-"""`python -m bot` is the same as the `wholehearted` command."""
-
-import sys
-
-from bot.cli import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""Thin translators between chat platforms and `bot.core.service.Core`."""

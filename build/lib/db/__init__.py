@@ -1,1 +1,0 @@
-"""Storage: typed SQLAlchemy models, engine and session set-up, and Alembic migrations."""

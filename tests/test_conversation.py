@@ -87,3 +87,19 @@ def test_an_old_button_for_someone_elses_delivery_is_refused(bot: Harness) -> No
     bot.onboard("ben")
     bot.say("ana", "/today")
     assert "no longer in your history" in bot.say("ben", "/skip #1")
+
+
+def test_every_button_fits_telegram_callback_data(bot: Harness) -> None:
+    from bot.core.parsing import ZONE_REGIONS
+
+    bot.onboard("ana")
+    bot.say("ana", "/today")
+    actions = [b.action for m in bot.last_replies for row in m.buttons for b in row]  # type: ignore[union-attr]
+    for region in ZONE_REGIONS:
+        bot.say("ana", f"/settings zone {region}")
+        actions += [b.action for m in bot.last_replies for row in m.buttons for b in row]  # type: ignore[union-attr]
+    for field in ("time", "days", "themes"):
+        bot.say("ana", f"/settings {field}")
+        actions += [b.action for m in bot.last_replies for row in m.buttons for b in row]  # type: ignore[union-attr]
+    assert len(actions) > 40
+    assert all(len(action.encode()) <= 64 for action in actions)

@@ -45,7 +45,10 @@ def render_text(card: PracticeCard) -> str:
 def render_html(card: PracticeCard) -> str:
     """Telegram's HTML parse mode; every content string is escaped."""
     title, meta, steps, question, caution, source = _parts(card)
-    e = html.escape
+
+    def e(text: str) -> str:
+        return html.escape(text, quote=False)
+
     lines = [e(card.intro), ""] if card.intro else []
     lines += [f"<b>{e(title)}</b>", f"<i>{e(meta)}</i>", ""]
     if caution:

@@ -138,8 +138,8 @@ class TelegramAdapter:
             )
         else:
             command = split_command(message.text)
-            if command is None:
-                return  # group conversation is not for the bot
+            if command is None or not self._addressed_to_me(message.text):
+                return  # group conversation, or another bot's command
             incoming = Incoming(
                 PLATFORM,
                 str(user.id),
@@ -202,6 +202,12 @@ class TelegramAdapter:
                 log.warning("could not tell the person about the failure")
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _addressed_to_me(self, text: str) -> bool:
+        head = text.split(maxsplit=1)[0]
+        if "@" not in head:
+            return True
+        return head.split("@", 1)[1].lower() == (self.application.bot.username or "").lower()
 
     async def _is_admin(self, chat_id: int, user_id: int, command: tuple[str, str] | None) -> bool:
         """Asked of Telegram at the moment of the command, never cached."""

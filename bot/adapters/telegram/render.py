@@ -43,4 +43,4 @@ def keyboard(
 def text_html(message: Text | PracticeCard) -> str:
     if isinstance(message, PracticeCard):
         return render_html(message)
-    return html.escape(message.body)
+    return html.escape(message.body, quote=False)

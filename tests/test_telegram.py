@@ -1,0 +1,452 @@
+"""End to end on Telegram: the real python-telegram-bot against a fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.adapters.telegram import TelegramAdapter
+from bot.core.catalog import Catalog
+from bot.core.clock import ManualClock
+from bot.core.context import Context
+from bot.core.crypto import ReplyCipher
+from bot.core.ports import Switchboard
+from bot.core.service import Core
+from bot.core.ticker import Ticker
+from bot.settings import Settings
+from db.models import Person
+from db.session import Database
+from tests.fake_telegram import TOKEN, FakeTelegram
+
+ANA, BEN, MIA = 1001, 1002, 1003
+GROUP = -100555
+SECRET = "a private thought that must stay between me and the bot"
+STICKER = {
+    "file_id": "s",
+    "file_unique_id": "s",
+    "type": "regular",
+    "width": 1,
+    "height": 1,
+    "is_animated": False,
+    "is_video": False,
+}
+
+
+@dataclass
+class World:
+    fake: FakeTelegram
+    core: Core
+    clock: ManualClock
+    ticker: Ticker
+
+    async def tick(self) -> None:
+        await self.ticker.tick()
+
+    def last_text(self, chat: int) -> str:
+        texts = self.fake.texts(chat)
+        return texts[-1] if texts else ""
+
+    async def say(
+        self,
+        user: int,
+        name: str,
+        text: str,
+        *,
+        expect: str,
+        chat: int | None = None,
+        reply_to: int | None = None,
+    ) -> str:
+        """Send a line and wait until the bot's answer containing `expect` arrives."""
+        where = chat if chat is not None else user
+        before = len(self.fake.sent(where))
+        self.fake.message(user, name, text, chat_id=chat, reply_to=reply_to)
+        await self.fake.wait_for(lambda: any(expect in t for t in self.fake.texts(where)[before:]))
+        return "\n".join(self.fake.texts(where)[before:])
+
+    async def press(self, user: int, name: str, data: str, *, expect: str) -> str:
+        before = len(self.fake.sent(user))
+        self.fake.press(user, name, data)
+        await self.fake.wait_for(lambda: any(expect in t for t in self.fake.texts(user)[before:]))
+        return "\n".join(self.fake.texts(user)[before:])
+
+    async def onboard(self, user: int, name: str, time: str = "07:00", zone: str = "UTC") -> None:
+        await self.say(user, name, "/start", expect="Shall we begin")
+        await self.say(user, name, "yes", expect="What time")
+        await self.say(user, name, time, expect="Which time zone")
+        await self.say(user, name, zone, expect="Which days")
+        await self.say(user, name, "daily", expect="Which themes")
+        await self.say(user, name, "core", expect="all set")
+
+
+async def serve_fake(fake: FakeTelegram) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}/bot"
+
+
+@pytest.fixture
+async def world(tmp_path: Path, catalog: Catalog, cipher: ReplyCipher) -> AsyncIterator[World]:
+    fake = FakeTelegram()
+    runner, base_url = await serve_fake(fake)
+    database = Database(f"sqlite:///{tmp_path / 'tg.sqlite3'}")
+    database.upgrade()
+    clock = ManualClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
+    core = Core(database, Context(catalog=catalog, cipher=cipher, clock=clock))
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=TOKEN,  # type: ignore[call-arg]
+        telegram_api_base_url=base_url,
+    )
+    switchboard = Switchboard()
+    adapter = TelegramAdapter(settings, core, switchboard)
+    await adapter.start()
+    try:
+        yield World(fake, core, clock, Ticker(core, switchboard))
+    finally:
+        await adapter.stop()
+        await runner.cleanup()
+        database.dispose()
+
+
+async def test_commands_are_registered_for_private_chats_and_groups(world: World) -> None:
+    scopes = {
+        c.params["scope"]: c.params["commands"]
+        for c in world.fake.calls
+        if c.method == "setMyCommands"
+    }
+    private = next(v for k, v in scopes.items() if "all_private_chats" in k)
+    group = next(v for k, v in scopes.items() if "all_group_chats" in k)
+    for name in (
+        "start",
+        "today",
+        "settings",
+        "pair",
+        "join",
+        "journal",
+        "share",
+        "export",
+        "forget",
+        "safety",
+        "help",
+        "stop",
+        "pause",
+        "resume",
+        "unpair",
+    ):
+        assert f'"command": "{name}"' in private or f'"command":"{name}"' in private
+    assert "workshop" in group and "journal" not in group
+
+
+async def test_onboarding_by_buttons(world: World) -> None:
+    await world.say(ANA, "Ana", "/start", expect="Shall we begin")
+    welcome = world.fake.sent(ANA)[-1]
+    assert {b["callback_data"] for b in world.fake.buttons(welcome)} >= {"/start agree"}
+    await world.press(ANA, "Ana", "/start agree", expect="What time")
+    await world.press(ANA, "Ana", "/settings time 07:00", expect="Which time zone")
+    await world.press(ANA, "Ana", "/settings zone Europe", expect="pick a city")
+    cities = world.fake.buttons(world.fake.sent(ANA)[-1])
+    assert {"text": "Berlin", "callback_data": "/settings zone Europe/Berlin"} in cities
+    await world.press(ANA, "Ana", "/settings zone Europe/Berlin", expect="Which days")
+    await world.press(ANA, "Ana", "/settings days mon-fri", expect="Which themes")
+    done = await world.press(ANA, "Ana", "/settings themes core", expect="all set")
+    assert "Europe/Berlin" in done
+
+
+async def test_onboarding_by_typing_and_mistakes(world: World) -> None:
+    await world.say(ANA, "Ana", "/start", expect="Shall we begin")
+    await world.say(ANA, "Ana", "ok", expect="What time")
+    refusal = await world.say(ANA, "Ana", "25:00", expect="isn't a time of day")
+    assert "What time" in refusal
+    await world.say(ANA, "Ana", "7:30 am", expect="Which time zone")
+    await world.say(ANA, "Ana", "Berln", expect="Did you mean")
+    await world.say(ANA, "Ana", "Berlin", expect="Which days")
+    await world.say(ANA, "Ana", "weekends", expect="Which themes")
+    await world.say(ANA, "Ana", "playfulness, individuality", expect="all set")
+    await world.say(ANA, "Ana", "/fly", expect="/help")
+
+
+async def test_pairing_by_code_and_by_deep_link(world: World) -> None:
+    for user, name in ((ANA, "Ana"), (BEN, "Ben"), (MIA, "Mia")):
+        await world.onboard(user, name)
+    answer = await world.say(ANA, "Ana", "/pair", expect="invite code")
+    link = re.search(r"https://t\.me/WholeheartedBot\?start=(join-[A-Z0-9]+)", answer)
+    assert link is not None
+    await world.say(BEN, "Ben", f"/start {link.group(1)}", expect="You're paired with Ana")
+    await world.fake.wait_for(lambda: "Ben joined you" in world.last_text(ANA))
+    await world.say(ANA, "Ana", "/unpair", expect="pairing has ended")
+    code = re.search(
+        r"code is ([A-Z0-9-]+)\.", await world.say(MIA, "Mia", "/pair", expect="invite code")
+    )
+    assert code is not None
+    await world.say(ANA, "Ana", f"/join {code.group(1)}", expect="You're paired with Mia")
+
+
+async def test_a_daily_practice_arrives_at_a_time_set_a_minute_ahead(world: World) -> None:
+    await world.onboard(ANA, "Ana")
+    soon = (world.clock.now() + timedelta(minutes=1)).strftime("%H:%M")
+    await world.say(ANA, "Ana", f"/settings time {soon}", expect="Time set")
+    await world.tick()
+    assert "Today's practice" not in "\n".join(world.fake.texts(ANA))
+    world.clock.advance(timedelta(seconds=61))
+    await world.tick()
+    card = world.fake.sent(ANA)[-1]
+    assert card["text"].startswith("Today's practice") and "<b>" in card["text"]
+    assert card["parse_mode"] == "HTML"
+    labels = [b["text"] for b in world.fake.buttons(card)]
+    assert labels == ["Reply privately", "Skip", "Snooze 1 h", "More like this", "Less like this"]
+
+
+async def _practice(world: World, user: int, name: str) -> dict[str, object]:
+    await world.onboard(user, name)
+    await world.say(user, name, "/today", expect="Today's practice")
+    return world.fake.sent(user)[-1]
+
+
+async def test_private_replies_by_button_and_by_plain_message_and_share(world: World) -> None:
+    await world.onboard(BEN, "Ben")
+    card = await _practice(world, ANA, "Ana")
+    reply_button = world.fake.buttons(card)[0]["callback_data"]
+    await world.press(ANA, "Ana", reply_button, expect="next message")
+    await world.say(ANA, "Ana", SECRET, expect="Saved privately")
+    await world.say(
+        ANA,
+        "Ana",
+        "<b>not bold</b> & more",
+        expect="Saved privately",
+        reply_to=int(str(card["message_id"])),
+    )
+    journal = await world.say(ANA, "Ana", "/journal", expect="Your journal")
+    assert SECRET in journal and "&lt;b&gt;not bold&lt;/b&gt; &amp; more" in journal
+    code = re.search(
+        r"code is ([A-Z0-9-]+)\.", await world.say(ANA, "Ana", "/pair", expect="invite code")
+    )
+    assert code is not None
+    await world.say(BEN, "Ben", f"/join {code.group(1)}", expect="paired")
+    await world.say(ANA, "Ana", "/share 1", expect="Shared reply #1")
+    await world.fake.wait_for(lambda: SECRET in world.last_text(BEN))
+    assert "No answer is expected" in world.last_text(BEN)
+
+
+async def test_export_arrives_as_a_file(world: World) -> None:
+    await _practice(world, ANA, "Ana")
+    await world.say(ANA, "Ana", SECRET, expect="Saved privately")
+    await world.say(ANA, "Ana", "/export", expect="Everything the bot holds")
+    document = world.fake.sent(ANA)[-1]["document"]
+    assert document["filename"].startswith("wholehearted-export-")
+    assert SECRET.encode() in document["data"]
+
+
+async def test_a_workshop_in_a_group_keeps_replies_out_of_the_group(world: World) -> None:
+    refused = await world.say(
+        MIA, "Mia", "/workshop start lighten-up 06:01 UTC", chat=GROUP, expect="administrators"
+    )
+    assert "Only this chat's administrators" in refused
+    world.fake.admins.add((GROUP, ANA))
+    await world.say(ANA, "Ana", "/workshop start lighten-up 06:01 UTC", chat=GROUP, expect="is on")
+    world.clock.advance(timedelta(minutes=1, seconds=5))
+    await world.tick()
+    post = world.fake.sent(GROUP)[-1]
+    assert "Lighten up · day 1 of 5" in post["text"]
+    (button,) = world.fake.buttons(post)
+    assert button["text"] == "Reply privately"
+    payload = button["url"].split("?start=")[1]
+    assert button["url"].startswith("https://t.me/WholeheartedBot?start=ws-")
+
+    await world.say(MIA, "Mia", f"/start {payload}", expect="next message")
+    await world.say(MIA, "Mia", SECRET, expect="Nobody in the group sees it")
+    status = await world.say(MIA, "Mia", "/workshop status", chat=GROUP, expect="replied")
+    assert "Day 1" in status and "1 person replied" in status
+    group_transcript = "\n".join(world.fake.texts(GROUP))
+    assert SECRET not in group_transcript
+    assert await world.say(MIA, "Mia", "/journal", chat=GROUP, expect="private chat")
+
+
+async def test_a_user_who_blocked_the_bot_is_not_sent_to_again(world: World) -> None:
+    await world.onboard(ANA, "Ana", time="06:01")
+    world.fake.failures[ANA] = [(403, "Forbidden: bot was blocked by the user", None)]
+    world.clock.advance(timedelta(minutes=2))
+    await world.tick()
+    attempts = [
+        c for c in world.fake.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == ANA
+    ]
+    for _ in range(3):
+        world.clock.advance(timedelta(days=1))
+        await world.tick()
+    again = [
+        c for c in world.fake.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == ANA
+    ]
+    assert len(again) == len(attempts)
+    with world.core.db.transaction() as session:
+        person = session.scalar(select(Person).where(Person.platform_user_id == str(ANA)))
+        assert person is not None and person.unreachable
+
+
+async def test_a_429_is_waited_out_and_the_practice_arrives_once(world: World) -> None:
+    await world.onboard(ANA, "Ana", time="06:01")
+    world.fake.failures[ANA] = [(429, "Too Many Requests: retry after 1", 1)]
+    world.clock.advance(timedelta(minutes=2))
+    await world.tick()
+    sends = [
+        c
+        for c in world.fake.calls
+        if c.method == "sendMessage"
+        and int(c.params["chat_id"]) == ANA
+        and "Today's practice" in c.params.get("text", "")
+    ]
+    assert len(sends) == 2 and sends[1].at - sends[0].at >= 1.0
+    assert sum("Today's practice" in t for t in world.fake.texts(ANA)) == 1
+
+
+async def test_the_bot_survives_malformed_and_unexpected_updates(world: World) -> None:
+    world.fake.raw(
+        {
+            "edited_message": {
+                "message_id": 5,
+                "date": 0,
+                "text": "x",
+                "chat": {"id": ANA, "type": "private"},
+            }
+        }
+    )
+    world.fake.raw({"something_new": {"from": "the future"}})
+    world.fake.raw(
+        {
+            "message": {
+                "message_id": 6,
+                "date": 0,
+                "chat": {"id": ANA, "type": "private"},
+                "from": {"id": ANA, "is_bot": False, "first_name": "Ana"},
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                },
+            }
+        }
+    )
+    world.fake.press(ANA, "Ana", "not-a-command")
+    world.fake.message(ANA, "Ana", "/")
+    world.fake.message(ANA, "Ana", "/settings time " + "9" * 5000)
+    await world.say(ANA, "Ana", "/help", expect="Here is what I understand")
+    texts = "\n".join(world.fake.texts(ANA))
+    assert "only keep written replies" in texts and "older version" in texts
+    assert "Traceback" not in texts
+
+
+async def test_run_with_a_token_logs_no_token(tmp_path: Path) -> None:
+    fake = FakeTelegram()
+    runner, base_url = await serve_fake(fake)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
+    env.update(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+            "LOG_LEVEL": "DEBUG",
+        }
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await fake.wait_for(lambda: any(c.method == "getUpdates" for c in fake.calls), 30)
+        fake.message(ANA, "Ana", "/start")
+        await fake.wait_for(lambda: any("Shall we begin" in t for t in fake.texts(ANA)), 30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+        await runner.cleanup()
+    output = (stdout + stderr).decode()
+    assert process.returncode == 0, output
+    assert "getUpdates" in output, "debug logging was on"
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
+async def test_commands_for_other_bots_in_a_group_are_ignored(world: World) -> None:
+    world.fake.message(MIA, "Mia", "/help@SomeOtherBot", chat_id=GROUP)
+    await world.say(MIA, "Mia", "/help@WholeheartedBot", chat=GROUP, expect="workshops")
+    assert len(world.fake.texts(GROUP)) == 1
+
+
+async def test_an_old_button_for_a_deleted_practice_says_why(world: World) -> None:
+    await world.onboard(ANA, "Ana")
+    await world.press(ANA, "Ana", "/skip #4040", expect="no longer in your history")
+
+
+async def test_webhook_mode(tmp_path: Path, catalog: Catalog, cipher: ReplyCipher) -> None:
+    import socket
+
+    import aiohttp
+
+    fake = FakeTelegram()
+    runner, base_url = await serve_fake(fake)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = Database(f"sqlite:///{tmp_path / 'wh.sqlite3'}")
+    database.upgrade()
+    core = Core(
+        database,
+        Context(
+            catalog=catalog, cipher=cipher, clock=ManualClock(datetime(2026, 11, 23, tzinfo=UTC))
+        ),
+    )
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        telegram_bot_token=TOKEN,
+        telegram_api_base_url=base_url,
+        telegram_webhook_url="https://bot.example.org/telegram",
+        telegram_webhook_listen="127.0.0.1",
+        telegram_webhook_port=port,
+        telegram_webhook_secret="s3cret-value",
+    )
+    adapter = TelegramAdapter(settings, core, Switchboard())
+    await adapter.start()
+    try:
+        assert fake.webhook["url"] == "https://bot.example.org/telegram"
+        assert fake.webhook["secret_token"] == "s3cret-value"
+        update = fake.build_message(ANA, "Ana", "/start")
+        async with aiohttp.ClientSession() as http:
+            wrong = await http.post(
+                f"http://127.0.0.1:{port}/telegram",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": "nope"},
+            )
+            assert wrong.status == 403
+            right = await http.post(
+                f"http://127.0.0.1:{port}/telegram",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"},
+            )
+            assert right.status == 200
+        await fake.wait_for(lambda: any("Shall we begin" in t for t in fake.texts(ANA)))
+        assert not any(c.method == "getUpdates" for c in fake.calls)
+    finally:
+        await adapter.stop()
+        await runner.cleanup()
+        database.dispose()

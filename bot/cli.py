@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from aiohttp import ClientError
+from discord import GatewayNotFound, LoginFailure
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import StartupError, build_core, open_database
@@ -90,33 +92,33 @@ def _terminal(settings: Settings, reason: str) -> int:
 def _run(settings: Settings) -> int:
     if settings.telegram_bot_token is None and settings.discord_bot_token is None:
         return _terminal(settings, "No TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set")
-    if settings.telegram_bot_token is None:
-        print(
-            "The Discord adapter is not in this version yet; set TELEGRAM_BOT_TOKEN, or "
-            "unset DISCORD_BOT_TOKEN to use the terminal chat.",
-            file=sys.stderr,
-        )
-        return 2
     from bot.runtime import serve
 
     core = build_core(settings)
     try:
         asyncio.run(serve(settings, core))
     except InvalidToken:
-        print(
-            "TELEGRAM_BOT_TOKEN was refused by Telegram; check it with @BotFather.", file=sys.stderr
-        )
-        return 2
+        return _fail("TELEGRAM_BOT_TOKEN was refused by Telegram; check it with @BotFather.")
     except NetworkError as exc:
-        print(
-            f"Cannot reach the Telegram Bot API ({exc.message}); check the network or "
-            "TELEGRAM_API_BASE_URL.",
-            file=sys.stderr,
+        return _fail(
+            f"Cannot reach the Telegram Bot API ({exc.message}); check the network "
+            "or TELEGRAM_API_BASE_URL."
         )
-        return 2
+    except LoginFailure:
+        return _fail(
+            "DISCORD_BOT_TOKEN was refused by Discord; copy it again from the "
+            "Developer Portal (Bot → Reset Token)."
+        )
+    except (GatewayNotFound, ClientError):
+        return _fail("Cannot reach Discord; check the network or DISCORD_API_BASE_URL.")
     finally:
         core.db.dispose()
     return 0
+
+
+def _fail(sentence: str) -> int:
+    print(sentence, file=sys.stderr)
+    return 2
 
 
 def _content(args: argparse.Namespace) -> int:

@@ -29,6 +29,10 @@ def adapters_for(settings: Settings, core: Core, switchboard: Switchboard) -> li
         from bot.adapters.telegram import TelegramAdapter
 
         found.append(TelegramAdapter(settings, core, switchboard))
+    if settings.discord_bot_token is not None:
+        from bot.adapters.discord import DiscordAdapter
+
+        found.append(DiscordAdapter(settings, core, switchboard))
     return found
 
 

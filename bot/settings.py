@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = None
     discord_api_base_url: str | None = None
     reply_encryption_key: SecretStr | None = None
+    discord_dev_guild_id: int | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
         "reply_encryption_key",
         "telegram_webhook_url",
         "telegram_webhook_secret",
+        "discord_dev_guild_id",
         mode="before",
     )
     @classmethod

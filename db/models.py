@@ -63,6 +63,9 @@ class Person(Base):
     stopped: Mapped[bool] = mapped_column(Boolean, default=False)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     awaiting: Mapped[str | None] = mapped_column(String(32))
+    # The channel where the person last used a command, when that was not a private chat:
+    # the one place the bot may tell them it cannot reach them privately.
+    last_seen_in: Mapped[str | None] = mapped_column(String(64))
     couple_id: Mapped[int | None] = mapped_column(
         ForeignKey("couples.id", ondelete="SET NULL"), index=True
     )

@@ -450,3 +450,13 @@ async def test_webhook_mode(tmp_path: Path, catalog: Catalog, cipher: ReplyCiphe
         await adapter.stop()
         await runner.cleanup()
         database.dispose()
+
+
+async def test_a_long_journal_arrives_in_pieces_within_telegrams_limit(world: World) -> None:
+    await _practice(world, ANA, "Ana")
+    for n in range(3):
+        await world.say(ANA, "Ana", f"{n}" + "é&<" * 1300, expect=f"reply #{n + 1}")
+    before = len(world.fake.sent(ANA))
+    await world.say(ANA, "Ana", "/journal", expect="share")
+    pieces = world.fake.texts(ANA)[before:]
+    assert len(pieces) >= 3 and all(len(p) <= 4096 for p in pieces)

@@ -42,3 +42,5 @@ class Incoming:
     reply_to_message_id: str | None = None
     chat_id: str | None = None
     is_admin: bool = False
+    # A personal command used in a shared channel (Discord answers it ephemerally there).
+    seen_in: str | None = None

@@ -215,6 +215,16 @@ def suggest_zones(text: str, limit: int = 3) -> list[str]:
     return found[:limit]
 
 
+def zone_choices(typed: str, limit: int = 25) -> list[str]:
+    """IANA names containing what was typed, best first: for autocomplete menus."""
+    wanted = typed.strip().lower().replace(" ", "_")
+    if not wanted:
+        return [zone for region in ZONE_REGIONS.values() for zone in region][:limit]
+    starts = [n for n in _zone_names() if n.lower().split("/")[-1].startswith(wanted)]
+    contains = [n for n in _zone_names() if wanted in n.lower() and n not in starts]
+    return (starts + contains)[:limit]
+
+
 ZONE_REGIONS: dict[str, tuple[str, ...]] = {
     "Europe": (
         "Europe/London",

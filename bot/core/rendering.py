@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from bot.core.messages import PracticeCard
 
@@ -69,3 +70,32 @@ def render_markdown(card: PracticeCard) -> str:
     lines += [e(step) for step in steps]
     lines += ["", f"**{e(question)}**", "", f"*{e(source)}*"]
     return "\n".join(lines)
+
+
+def split_for_limit(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """Cut a long text into pieces that each measure at most `limit` once drawn.
+
+    Pieces break between lines where possible, so a journal entry is rarely cut mid-way;
+    `measure` is the drawn length (escaped HTML on Telegram, escaped markdown on Discord).
+    """
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if measure(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        current = ""
+        while measure(line) > limit:
+            low, high = 1, min(len(line), limit)  # the longest prefix that fits
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if measure(line[:middle]) <= limit else (low, middle - 1)
+            pieces.append(line[:low])
+            line = line[low:]
+        current = line
+    if current or not pieces:
+        pieces.append(current)
+    return pieces

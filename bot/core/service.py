@@ -160,6 +160,8 @@ class Core:
 
     def _refresh(self, person: Person, incoming: Incoming) -> None:
         """Someone who writes again can be reached again, under their current name."""
+        if incoming.seen_in is not None:
+            person.last_seen_in = incoming.seen_in
         if incoming.display_name and incoming.display_name != person.display_name:
             person.display_name = incoming.display_name[:128]
         if person.unreachable:
@@ -258,6 +260,11 @@ class Core:
                 permanent=permanent,
                 retry_after=retry_after,
             )
+
+    def last_seen_in_sync(self, platform: str, user_id: str) -> str | None:
+        with self.db.transaction() as session:
+            person = people.find_person(session, platform, user_id)
+            return person.last_seen_in if person else None
 
     def next_wakeup_sync(self) -> datetime | None:
         with self.db.transaction() as session:

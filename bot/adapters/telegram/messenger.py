@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dtm
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TypeVar
 
 from telegram import Bot, InputFile, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.adapters.telegram.render import DeepLink, keyboard, text_html
+from bot.adapters.telegram.render import DeepLink, html_pieces, keyboard
 from bot.core.messages import Document, Message, Recipient
 from bot.core.ports import RecipientGone, TransientSendError
 
@@ -62,14 +63,19 @@ class TelegramMessenger:
             )
             return str(sent.message_id)
         markup = keyboard(message.buttons, in_group=to.is_chat, deep_link=self.deep_link)
-        text = text_html(message)
-        sent = await translate_errors(
-            lambda: self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+        pieces = html_pieces(message)
+        message_id = ""
+        for index, text in enumerate(pieces):
+            last = index == len(pieces) - 1
+            sent = await translate_errors(
+                partial(
+                    self.bot.send_message,
+                    chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if last else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
             )
-        )
-        return str(sent.message_id)
+            message_id = str(sent.message_id)
+        return message_id

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.messages import Keyboard, PracticeCard, Text
-from bot.core.rendering import render_html
+from bot.core.rendering import render_html, split_for_limit
 
 CALLBACK_LIMIT = 64
 
@@ -40,7 +40,19 @@ def keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def text_html(message: Text | PracticeCard) -> str:
+TEXT_LIMIT = 4096
+
+
+def _escaped(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def html_pieces(message: Text | PracticeCard) -> list[str]:
+    """The message as one or more HTML texts, each within Telegram's 4,096 characters."""
     if isinstance(message, PracticeCard):
-        return render_html(message)
-    return html.escape(message.body, quote=False)
+        return [render_html(message)]  # the content checker keeps every card within limits
+    return [_escaped(piece) for piece in split_for_limit(message.body, TEXT_LIMIT, _measure)]
+
+
+def _measure(text: str) -> int:
+    return len(_escaped(text))

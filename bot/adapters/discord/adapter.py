@@ -1,0 +1,293 @@
+"""The Discord adapter: discord.py events and interactions in, core answers out.
+
+Personal commands answer ephemerally in servers, so nobody else in the channel sees them;
+DMs are private already. Replies are written in a modal. Nothing here decides anything
+about practices, people or privacy: those rules live in the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+from aiolimiter import AsyncLimiter
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters.discord.commands import PersonalCommands, WorkshopCommands
+from bot.adapters.discord.render import ActionButton, send_kwargs
+from bot.core.context import Incoming
+from bot.core.messages import Message, Outcome, Recipient
+from bot.core.ports import RecipientGone, Switchboard, TransientSendError
+from bot.core.service import Core
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+DMS_CLOSED = 50007
+SORRY = "Something went wrong on my side, so that didn't go through. Please try again in a minute."
+DMS_CLOSED_NOTE = (
+    "{mention} I tried to send you your daily practice by direct message, but your DMs are "
+    "closed to me. To open them: click this server's name → Privacy Settings → turn on "
+    "Direct Messages. Then type /today to get today's practice."
+)
+# Discord allows 50 requests a second per bot; bulk sends stay well below it.
+SENDS_PER_SECOND = 40
+
+
+def intents() -> discord.Intents:
+    """Guilds, for channels and permissions; DM messages, for plain-text replies.
+
+    No privileged intent: slash commands, buttons and modals arrive as interactions, and
+    Discord includes the text of direct messages without the message content intent.
+    """
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.dm_messages = True
+    return chosen
+
+
+class ReplyForm(discord.ui.Modal):
+    """The private reply form; submitting it runs `/reply <reference> <text>`."""
+
+    def __init__(self, adapter: DiscordAdapter, action: str) -> None:
+        super().__init__(title="Your private reply", timeout=None)
+        self.adapter = adapter
+        self.action = action
+        self.text: discord.ui.TextInput[ReplyForm] = discord.ui.TextInput(
+            label="Only you will see this unless you share it",
+            style=discord.TextStyle.paragraph,
+            max_length=4000,
+            required=True,
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self.adapter.on_command(interaction, f"{self.action} {self.text.value}")
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await self.adapter.report_failure(interaction, error)
+
+
+class WholeheartedBot(commands.AutoShardedBot):
+    """Shards are discovered through `/gateway/bot`, which a REST proxy can answer too."""
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.adapter = adapter
+
+    async def setup_hook(self) -> None:
+        await self.add_cog(PersonalCommands(self.adapter))
+        await self.add_cog(WorkshopCommands(self.adapter))
+        self.add_dynamic_items(ActionButton)
+        self.tree.error(self.adapter.on_app_command_error)
+        guild_id = self.adapter.settings.discord_dev_guild_id
+        if guild_id is not None:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_direct_message(message)
+
+
+class DiscordMessenger:
+    platform = PLATFORM
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        self.adapter = adapter
+        self.limiter = AsyncLimiter(SENDS_PER_SECOND, 1)
+
+    async def send(self, to: Recipient, message: Message) -> str | None:
+        bot = self.adapter.bot
+        try:
+            async with self.limiter:
+                channel: discord.abc.Messageable
+                if to.is_chat:
+                    found = bot.get_channel(int(to.user_id)) or await bot.fetch_channel(
+                        int(to.user_id)
+                    )
+                    assert isinstance(found, discord.abc.Messageable)
+                    channel = found
+                else:
+                    channel = await bot.create_dm(discord.Object(int(to.user_id)))
+                sent: discord.Message | None = None
+                for kwargs in send_kwargs(message):
+                    sent = await channel.send(**kwargs)
+                return str(sent.id) if sent else None
+        except discord.Forbidden as error:
+            if error.code == DMS_CLOSED:
+                await self.adapter.tell_dms_closed(to.user_id)
+            raise RecipientGone(f"discord {error.code}") from None
+        except discord.NotFound as error:
+            raise RecipientGone(f"discord {error.code}") from None
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            raise TransientSendError(type(error).__name__) from None
+
+
+class DiscordAdapter:
+    """Owns the discord.py client; `start()` and `stop()` fit into one shared event loop."""
+
+    def __init__(self, settings: Settings, core: Core, switchboard: Switchboard) -> None:
+        assert settings.discord_bot_token is not None
+        self.settings = settings
+        self.core = core
+        self.switchboard = switchboard
+        self.bot = WholeheartedBot(self)
+        self.messenger = DiscordMessenger(self)
+        self._connection: asyncio.Task[None] | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.settings.discord_api_base_url:
+            discord.http.Route.BASE = self.settings.discord_api_base_url.rstrip("/")
+        assert self.settings.discord_bot_token is not None
+        await self.bot.login(self.settings.discord_bot_token.get_secret_value())
+        self._connection = asyncio.create_task(self.bot.connect(reconnect=True))
+        ready = asyncio.create_task(self.bot.wait_until_ready())
+        done, _ = await asyncio.wait({self._connection, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if self._connection in done:
+            ready.cancel()
+            self._connection.result()  # raises what stopped the connection
+        self.switchboard.register(self.messenger)
+        log.info("Discord adapter running as %s", self.bot.user)
+
+    async def stop(self) -> None:
+        await self.bot.close()
+        if self._connection is not None:
+            await asyncio.gather(self._connection, return_exceptions=True)
+
+    # --- interactions -------------------------------------------------------------------
+
+    def _incoming(
+        self, interaction: discord.Interaction[Any], line: str, *, group: bool = False
+    ) -> Incoming:
+        in_server = interaction.guild_id is not None
+        permissions = interaction.permissions
+        return Incoming(
+            PLATFORM,
+            str(interaction.user.id),
+            interaction.user.display_name,
+            line,
+            chat_id=str(interaction.channel_id) if group else None,
+            is_admin=group and permissions.manage_guild,
+            seen_in=str(interaction.channel_id) if in_server and not group else None,
+        )
+
+    async def on_command(self, interaction: discord.Interaction[Any], line: str) -> None:
+        await self.on_commands(interaction, [line])
+
+    async def on_commands(self, interaction: discord.Interaction[Any], lines: list[str]) -> None:
+        outcome = Outcome()
+        for line in lines:
+            step = await self.core.handle(self._incoming(interaction, line))
+            outcome.replies += step.replies
+            outcome.notices += step.notices
+        await self._respond(interaction, outcome, ephemeral=interaction.guild_id is not None)
+
+    async def on_workshop(self, interaction: discord.Interaction[Any], line: str) -> None:
+        outcome = await self.core.handle(self._incoming(interaction, line, group=True))
+        await self._respond(interaction, outcome, ephemeral=True)
+
+    async def on_button(self, interaction: discord.Interaction[Any], action: str) -> None:
+        if action.startswith("/reply"):
+            await self.open_reply_form(interaction, action)
+        else:
+            await self.on_command(interaction, action)
+
+    async def open_reply_form(self, interaction: discord.Interaction[Any], action: str) -> None:
+        await interaction.response.send_modal(ReplyForm(self, action))
+
+    async def on_direct_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.guild is not None or not message.content:
+            return
+        reference = message.reference.message_id if message.reference else None
+        outcome = await self.core.handle(
+            Incoming(
+                PLATFORM,
+                str(message.author.id),
+                message.author.display_name,
+                message.content,
+                reply_to_message_id=str(reference) if reference else None,
+            )
+        )
+        for reply in outcome.replies:
+            for kwargs in send_kwargs(reply):
+                await message.channel.send(**kwargs)
+        await self.switchboard.deliver(outcome.notices)
+
+    async def _respond(
+        self, interaction: discord.Interaction[Any], outcome: Outcome, *, ephemeral: bool
+    ) -> None:
+        for reply in outcome.replies:
+            for kwargs in send_kwargs(reply):
+                if interaction.response.is_done():
+                    await interaction.followup.send(**kwargs, ephemeral=ephemeral)
+                else:
+                    await interaction.response.send_message(**kwargs, ephemeral=ephemeral)
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=ephemeral)
+        await self.switchboard.deliver(outcome.notices)
+
+    # --- failures -----------------------------------------------------------------------
+
+    async def tell_dms_closed(self, user_id: str) -> None:
+        """Say once, where the person last used a command, how to open their DMs."""
+        channel_id = await asyncio.to_thread(self.core.last_seen_in_sync, PLATFORM, user_id)
+        if channel_id is None:
+            return
+        channel = self.bot.get_channel(int(channel_id))
+        if not isinstance(channel, discord.abc.Messageable):
+            return
+        try:
+            await channel.send(
+                DMS_CLOSED_NOTE.format(mention=f"<@{user_id}>"),
+                allowed_mentions=discord.AllowedMentions(users=True),
+            )
+        except discord.HTTPException as error:
+            log.warning("could not post the closed-DMs note: %s", type(error).__name__)
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.MissingPermissions | app_commands.NoPrivateMessage):
+            text = (
+                "Only members who can manage this server can run workshops, and only in a "
+                "server channel."
+            )
+            await self._say(interaction, text)
+            return
+        await self.report_failure(interaction, error)
+
+    async def report_failure(self, interaction: discord.Interaction[Any], error: Exception) -> None:
+        """Log what failed (never what anyone wrote) and give the person one sentence."""
+        original = getattr(error, "original", error)
+        log.error(
+            "Discord interaction failed: %s",
+            type(original).__name__,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        await self._say(interaction, SORRY)
+
+    async def _say(self, interaction: discord.Interaction[Any], text: str) -> None:
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException as failure:
+            log.warning("could not tell the person about a failure: %s", type(failure).__name__)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -349,42 +345,6 @@ async def test_the_bot_survives_malformed_and_unexpected_updates(world: World) -
     texts = "\n".join(world.fake.texts(ANA))
     assert "only keep written replies" in texts and "older version" in texts
     assert "Traceback" not in texts
-
-
-async def test_run_with_a_token_logs_no_token(tmp_path: Path) -> None:
-    fake = FakeTelegram()
-    runner, base_url = await serve_fake(fake)
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
-    env.update(
-        {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
-            "LOG_LEVEL": "DEBUG",
-        }
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        await fake.wait_for(lambda: any(c.method == "getUpdates" for c in fake.calls), 30)
-        fake.message(ANA, "Ana", "/start")
-        await fake.wait_for(lambda: any("Shall we begin" in t for t in fake.texts(ANA)), 30)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
-        await runner.cleanup()
-    output = (stdout + stderr).decode()
-    assert process.returncode == 0, output
-    assert "getUpdates" in output, "debug logging was on"
-    assert TOKEN not in output and TOKEN.split(":")[1] not in output
 
 
 async def test_commands_for_other_bots_in_a_group_are_ignored(world: World) -> None:

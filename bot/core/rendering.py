@@ -13,11 +13,22 @@ from bot.core.messages import PracticeCard
 TELEGRAM_LIMIT = 4096
 DISCORD_LIMIT = 2000
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\*_~`|>#\[\]()-])")
+_MARKDOWN_ANYWHERE = re.compile(r"([\\*_~`|\[\]])")
+_MARKDOWN_LINE_START = re.compile(r"^(\s*)([>#-]|\d+\.)", re.MULTILINE)
 
 
 def escape_markdown(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Escape what Discord would read as markdown: emphasis, code, spoilers and links
+    anywhere; quotes, headings and lists only where they would start a line."""
+    escaped = _MARKDOWN_ANYWHERE.sub(r"\\\1", text)
+    return _MARKDOWN_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, marker = match.group(1), match.group(2)
+    if marker.endswith("."):  # "1." starts a numbered list; "1\." does not
+        return f"{indent}{marker[:-1]}\\."
+    return f"{indent}\\{marker}"
 
 
 def _parts(card: PracticeCard) -> tuple[str, str, list[str], str, str, str]:

@@ -37,6 +37,8 @@ DMS_CLOSED_NOTE = (
 )
 # Discord allows 50 requests a second per bot; bulk sends stay well below it.
 SENDS_PER_SECOND = 40
+# Voice is not used; without this discord.py warns at every start that it is unavailable.
+discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 def intents() -> discord.Intents:
@@ -63,6 +65,7 @@ class ReplyForm(discord.ui.Modal):
             style=discord.TextStyle.paragraph,
             max_length=4000,
             required=True,
+            custom_id="reply-text",
         )
         self.add_item(self.text)
 
@@ -78,12 +81,13 @@ class ReplyForm(discord.ui.Modal):
 class WholeheartedBot(commands.AutoShardedBot):
     """Shards are discovered through `/gateway/bot`, which a REST proxy can answer too."""
 
-    def __init__(self, adapter: DiscordAdapter) -> None:
+    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            guild_ready_timeout=guild_ready_timeout,
         )
         self.adapter = adapter
 
@@ -141,12 +145,19 @@ class DiscordMessenger:
 class DiscordAdapter:
     """Owns the discord.py client; `start()` and `stop()` fit into one shared event loop."""
 
-    def __init__(self, settings: Settings, core: Core, switchboard: Switchboard) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        core: Core,
+        switchboard: Switchboard,
+        *,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
         assert settings.discord_bot_token is not None
         self.settings = settings
         self.core = core
         self.switchboard = switchboard
-        self.bot = WholeheartedBot(self)
+        self.bot = WholeheartedBot(self, guild_ready_timeout)
         self.messenger = DiscordMessenger(self)
         self._connection: asyncio.Task[None] | None = None
 

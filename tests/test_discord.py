@@ -19,6 +19,7 @@ from bot.core.context import Context
 from bot.core.crypto import ReplyCipher
 from bot.core.ports import Switchboard
 from bot.core.service import Core
+from bot.core.texts import COMMANDS
 from bot.core.ticker import Ticker
 from bot.settings import Settings
 from db.session import Database
@@ -122,24 +123,7 @@ async def world(
 
 async def test_commands_are_synced_with_descriptions_and_permissions(world: World) -> None:
     names = {c["name"]: c for c in world.fake.synced_commands}
-    for name in (
-        "start",
-        "today",
-        "settings",
-        "pause",
-        "resume",
-        "pair",
-        "join",
-        "unpair",
-        "journal",
-        "share",
-        "export",
-        "forget",
-        "safety",
-        "help",
-        "stop",
-        "workshop",
-    ):
+    for name in [spec.name for spec in COMMANDS] + ["workshop"]:
         assert name in names and names[name]["description"]
     workshop = names["workshop"]
     assert (

@@ -19,6 +19,7 @@ from bot.core.context import Context
 from bot.core.crypto import ReplyCipher
 from bot.core.ports import Switchboard
 from bot.core.service import Core
+from bot.core.texts import COMMANDS
 from bot.core.ticker import Ticker
 from bot.settings import Settings
 from db.models import Person
@@ -126,23 +127,7 @@ async def test_commands_are_registered_for_private_chats_and_groups(world: World
     }
     private = next(v for k, v in scopes.items() if "all_private_chats" in k)
     group = next(v for k, v in scopes.items() if "all_group_chats" in k)
-    for name in (
-        "start",
-        "today",
-        "settings",
-        "pair",
-        "join",
-        "journal",
-        "share",
-        "export",
-        "forget",
-        "safety",
-        "help",
-        "stop",
-        "pause",
-        "resume",
-        "unpair",
-    ):
+    for name in (spec.name for spec in COMMANDS):
         assert f'"command": "{name}"' in private or f'"command":"{name}"' in private
     assert "workshop" in group and "journal" not in group
 

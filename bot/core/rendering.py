@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.core.messages import PracticeCard
 
@@ -31,56 +32,66 @@ def _escape_line_start(match: re.Match[str]) -> str:
     return f"{indent}\\{marker}"
 
 
-def _parts(card: PracticeCard) -> tuple[str, str, list[str], str, str, str]:
-    practice = card.practice
-    meta = f"{practice.theme.label} · {practice.minutes} min · {practice.depth.value}"
+@dataclass(frozen=True)
+class Markup:
+    """How one platform escapes text and marks it bold or italic."""
+
+    escape: Callable[[str], str]
+    bold: tuple[str, str]
+    italic: tuple[str, str]
+
+
+PLAIN = Markup(escape=lambda text: text, bold=("", ""), italic=("", ""))
+HTML = Markup(
+    escape=lambda text: html.escape(text, quote=False), bold=("<b>", "</b>"), italic=("<i>", "</i>")
+)
+MARKDOWN = Markup(escape=escape_markdown, bold=("**", "**"), italic=("*", "*"))
+
+
+def render_card(card: PracticeCard, markup: Markup) -> str:
+    """A practice card; every content string is escaped for the platform's markup."""
+    practice, e = card.practice, markup.escape
+
+    def bold(text: str) -> str:
+        return f"{markup.bold[0]}{e(text)}{markup.bold[1]}"
+
+    def italic(text: str) -> str:
+        return f"{markup.italic[0]}{e(text)}{markup.italic[1]}"
+
+    lines = [e(card.intro), ""] if card.intro else []
+    lines += [
+        bold(practice.title),
+        italic(f"{practice.theme.label} · {practice.minutes} min · {practice.depth.value}"),
+        "",
+    ]
+    if practice.caution:
+        lines += [italic(f"A note first: {practice.caution}"), ""]
     if len(practice.steps) == 1:
-        steps = [practice.steps[0]]
+        lines.append(e(practice.steps[0]))
     else:
-        steps = [f"{n}. {step}" for n, step in enumerate(practice.steps, start=1)]
-    caution = f"A note first: {practice.caution}" if practice.caution else ""
-    source = f"Drawn from “{card.source.title}” by {card.source.author}."
-    return practice.title, meta, steps, f"To reflect on: {practice.question}", caution, source
+        lines += [e(f"{n}. {step}") for n, step in enumerate(practice.steps, start=1)]
+    lines += [
+        "",
+        bold(f"To reflect on: {practice.question}"),
+        "",
+        italic(f"Drawn from “{card.source.title}” by {card.source.author}."),
+    ]
+    return "\n".join(lines)
 
 
 def render_text(card: PracticeCard) -> str:
     """Plain text: the terminal's form, and any adapter's fallback."""
-    title, meta, steps, question, caution, source = _parts(card)
-    lines = [card.intro, ""] if card.intro else []
-    lines += [title, meta, ""]
-    if caution:
-        lines += [caution, ""]
-    lines += [*steps, "", question, "", source]
-    return "\n".join(lines)
+    return render_card(card, PLAIN)
 
 
 def render_html(card: PracticeCard) -> str:
-    """Telegram's HTML parse mode; every content string is escaped."""
-    title, meta, steps, question, caution, source = _parts(card)
-
-    def e(text: str) -> str:
-        return html.escape(text, quote=False)
-
-    lines = [e(card.intro), ""] if card.intro else []
-    lines += [f"<b>{e(title)}</b>", f"<i>{e(meta)}</i>", ""]
-    if caution:
-        lines += [f"<i>{e(caution)}</i>", ""]
-    lines += [e(step) for step in steps]
-    lines += ["", f"<b>{e(question)}</b>", "", f"<i>{e(source)}</i>"]
-    return "\n".join(lines)
+    """Telegram's HTML parse mode."""
+    return render_card(card, HTML)
 
 
 def render_markdown(card: PracticeCard) -> str:
-    """Discord's markdown; every content string is escaped."""
-    title, meta, steps, question, caution, source = _parts(card)
-    e = escape_markdown
-    lines = [e(card.intro), ""] if card.intro else []
-    lines += [f"**{e(title)}**", f"*{e(meta)}*", ""]
-    if caution:
-        lines += [f"*{e(caution)}*", ""]
-    lines += [e(step) for step in steps]
-    lines += ["", f"**{e(question)}**", "", f"*{e(source)}*"]
-    return "\n".join(lines)
+    """Discord's markdown."""
+    return render_card(card, MARKDOWN)
 
 
 def split_for_limit(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:

@@ -227,6 +227,7 @@ def test_snooze_sends_the_same_practice_an_hour_later(bot: Harness) -> None:
     bot.run_until(utc(2026, 11, 23, 7, 2), step=timedelta(seconds=20))
     (card,) = bot.messenger.cards_for("ana")
     assert "08:02" in bot.say("ana", f"/snooze #{card.delivery_id}")
+    assert "Saved privately" in bot.say("ana", "written while it was snoozed")
     bot.run_until(utc(2026, 11, 23, 8, 1, 40), step=timedelta(seconds=20))
     assert len(bot.messenger.cards_for("ana")) == 1
     bot.run_until(utc(2026, 11, 23, 8, 3), step=timedelta(seconds=20))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core import workshops
@@ -187,7 +187,8 @@ def latest_delivery(session: Session, ctx: Context, person: Person) -> Delivery 
         .where(
             Delivery.person_id == person.id,
             Delivery.practice_date >= since,
-            Delivery.status.in_(("sent", "uncertain", "skipped")),
+            # Anything the person has seen, including one snoozed to come back later.
+            or_(Delivery.sent_at.is_not(None), Delivery.status == "uncertain"),
         )
         .order_by(Delivery.practice_date.desc(), Delivery.id.desc())
         .limit(1)

@@ -150,6 +150,9 @@ async def test_onboarding_by_slash_commands_and_buttons(world: World) -> None:
         ANA, "settings", {"zone": "Europe/Berlin", "days": "mon-fri", "themes": "core"}
     )
     await world.answer_with(used, "all set")
+    texts = [text_of(a) for a in world.fake.responses(used)]
+    assert "Days set" in "\n".join(texts)
+    assert not any("Which days" in t for t in texts), "answered questions are not asked again"
     settings = await world.slash(ANA, "settings")
     assert "Europe/Berlin" in text_of(settings) and "weekdays" in text_of(settings)
 

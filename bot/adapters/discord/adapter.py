@@ -20,7 +20,7 @@ from discord.ext import commands
 from bot.adapters.discord.commands import PersonalCommands, WorkshopCommands
 from bot.adapters.discord.render import ActionButton, send_kwargs
 from bot.core.context import Incoming
-from bot.core.messages import Message, Outcome, Recipient
+from bot.core.messages import Message, Outcome, Recipient, Text
 from bot.core.ports import RecipientGone, Switchboard, TransientSendError
 from bot.core.service import Core
 from bot.settings import Settings
@@ -204,9 +204,14 @@ class DiscordAdapter:
 
     async def on_commands(self, interaction: discord.Interaction[Any], lines: list[str]) -> None:
         outcome = Outcome()
-        for line in lines:
+        for index, line in enumerate(lines):
             step = await self.core.handle(self._incoming(interaction, line))
-            outcome.replies += step.replies
+            last = index == len(lines) - 1
+            # One slash command can carry several settings; the questions asked between
+            # them are already answered, so only the last step's buttons are shown.
+            outcome.replies += [
+                r for r in step.replies if last or not (isinstance(r, Text) and r.buttons)
+            ]
             outcome.notices += step.notices
         await self._respond(interaction, outcome, ephemeral=interaction.guild_id is not None)
 

@@ -15,7 +15,7 @@ from bot.core.messages import (
     Recipient,
     Text,
 )
-from bot.core.ports import RecipientGone, Switchboard, TransientSendError
+from bot.core.ports import Switchboard
 from bot.core.rendering import render_text
 from bot.core.service import Core
 from bot.core.ticker import Ticker, TickReport
@@ -118,6 +118,3 @@ class Harness:
 
     def heal(self, who: str) -> None:
         self.messenger.failures.pop(who, None)
-
-
-__all__ = ["Harness", "RecipientGone", "TransientSendError"]

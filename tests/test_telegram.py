@@ -95,14 +95,18 @@ async def serve_fake(fake: FakeTelegram) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}/bot"
 
 
+def sqlite_core(path: Path, catalog: Catalog, cipher: ReplyCipher, clock: ManualClock) -> Core:
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    return Core(database, Context(catalog=catalog, cipher=cipher, clock=clock))
+
+
 @pytest.fixture
 async def world(tmp_path: Path, catalog: Catalog, cipher: ReplyCipher) -> AsyncIterator[World]:
     fake = FakeTelegram()
     runner, base_url = await serve_fake(fake)
-    database = Database(f"sqlite:///{tmp_path / 'tg.sqlite3'}")
-    database.upgrade()
     clock = ManualClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
-    core = Core(database, Context(catalog=catalog, cipher=cipher, clock=clock))
+    core = sqlite_core(tmp_path / "tg.sqlite3", catalog, cipher, clock)
     settings = Settings(
         _env_file=None,
         telegram_bot_token=TOKEN,  # type: ignore[call-arg]
@@ -116,7 +120,7 @@ async def world(tmp_path: Path, catalog: Catalog, cipher: ReplyCipher) -> AsyncI
     finally:
         await adapter.stop()
         await runner.cleanup()
-        database.dispose()
+        core.db.dispose()
 
 
 async def test_commands_are_registered_for_private_chats_and_groups(world: World) -> None:
@@ -311,15 +315,7 @@ async def test_the_bot_survives_malformed_and_unexpected_updates(world: World) -
                 "date": 0,
                 "chat": {"id": ANA, "type": "private"},
                 "from": {"id": ANA, "is_bot": False, "first_name": "Ana"},
-                "sticker": {
-                    "file_id": "s",
-                    "file_unique_id": "s",
-                    "type": "regular",
-                    "width": 1,
-                    "height": 1,
-                    "is_animated": False,
-                    "is_video": False,
-                },
+                "sticker": STICKER,
             }
         }
     )
@@ -353,14 +349,8 @@ async def test_webhook_mode(tmp_path: Path, catalog: Catalog, cipher: ReplyCiphe
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    database = Database(f"sqlite:///{tmp_path / 'wh.sqlite3'}")
-    database.upgrade()
-    core = Core(
-        database,
-        Context(
-            catalog=catalog, cipher=cipher, clock=ManualClock(datetime(2026, 11, 23, tzinfo=UTC))
-        ),
-    )
+    clock = ManualClock(datetime(2026, 11, 23, tzinfo=UTC))
+    core = sqlite_core(tmp_path / "wh.sqlite3", catalog, cipher, clock)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         telegram_bot_token=TOKEN,
@@ -394,7 +384,7 @@ async def test_webhook_mode(tmp_path: Path, catalog: Catalog, cipher: ReplyCiphe
     finally:
         await adapter.stop()
         await runner.cleanup()
-        database.dispose()
+        core.db.dispose()
 
 
 async def test_a_long_journal_arrives_in_pieces_within_telegrams_limit(world: World) -> None:

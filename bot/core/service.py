@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -23,8 +22,6 @@ from bot.core.parsing import InputError
 from bot.core.texts import COMMANDS_BY_NAME, SAFETY, WELCOME, help_text
 from db.models import Delivery, Person
 from db.session import Database
-
-log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Context, Person, str], Outcome]
 

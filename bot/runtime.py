@@ -43,13 +43,15 @@ async def serve(settings: Settings, core: Core, stop: asyncio.Event | None = Non
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     switchboard = Switchboard()
+    # Made first, so what is queued while an adapter starts is sent as soon as it is up.
+    ticker = Ticker(core, switchboard)
     started: list[Adapter] = []
     scheduler = AsyncIOScheduler()
     try:
         for adapter in adapters_for(settings, core, switchboard):
             await adapter.start()
             started.append(adapter)
-        Ticker(core, switchboard).schedule(scheduler, settings.tick_seconds)
+        ticker.schedule(scheduler, settings.tick_seconds)
         scheduler.start()
         await stop.wait()
     finally:

@@ -53,7 +53,10 @@ class Person(Base):
     platform_user_id: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
-    onboarding_step: Mapped[str | None] = mapped_column(String(16))
+    # When they agreed to the privacy and safety note, and when their daily practice was set
+    # up (by answering the questions, or with defaults when they moved on by a command).
+    consented_at: Mapped[datetime | None]
+    onboarded_at: Mapped[datetime | None]
     local_time: Mapped[str] = mapped_column(String(5))
     timezone: Mapped[str] = mapped_column(String(64))
     weekdays: Mapped[int] = mapped_column(Integer)
@@ -62,7 +65,10 @@ class Person(Base):
     paused_until: Mapped[date | None] = mapped_column(Date)
     stopped: Mapped[bool] = mapped_column(Boolean, default=False)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
-    awaiting: Mapped[str | None] = mapped_column(String(32))
+    # What the bot is waiting for from this person (`bot.core.conversation.Conversation`).
+    conversation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The number the person's latest reply got; numbers are never reused, even after a delete.
+    last_reply_number: Mapped[int] = mapped_column(Integer, default=0)
     # The channel where the person last used a command, when that was not a private chat:
     # the one place the bot may tell them it cannot reach them privately.
     last_seen_in: Mapped[str | None] = mapped_column(String(64))
@@ -127,7 +133,8 @@ class Delivery(Outbox, Base):
 
 
 class Reply(Base):
-    """A private reply; `ciphertext` is the only place its text exists."""
+    """A private reply, or a note when `practice_id` is empty; `ciphertext` is the only place
+    its text exists."""
 
     __tablename__ = "replies"
     __table_args__ = (UniqueConstraint("person_id", "number"),)
@@ -140,7 +147,7 @@ class Reply(Base):
     workshop_post_id: Mapped[int | None] = mapped_column(
         ForeignKey("workshop_posts.id", ondelete="SET NULL"), index=True
     )
-    practice_id: Mapped[str] = mapped_column(String(80))
+    practice_id: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -193,3 +200,18 @@ class WorkshopPost(Outbox, Base):
     day_number: Mapped[int] = mapped_column(Integer)
     practice_date: Mapped[date] = mapped_column(Date)
     practice_id: Mapped[str] = mapped_column(String(80))
+
+
+class Notice(Outbox, Base):
+    """A message to one person caused by what another did: a shared reply, a pairing.
+
+    It is stored before it is sent, like a practice, so a platform that is down or still
+    starting delays it and never loses it. The text is encrypted for its recipient, and
+    erased once it has been sent.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status_due", "status", "due_at"),)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

@@ -14,8 +14,9 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -54,6 +55,16 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def insert_unless_present(
+    session: Session, model: type[DeclarativeBase], unique: tuple[str, ...], **values: Any
+) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on the unique columns: two transactions creating
+    the same row at once both go on, and both then find the one row."""
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    session.execute(statement.values(**values).on_conflict_do_nothing(index_elements=unique))
+
+
 class Database:
     """One engine and its session factory; `transaction()` is the unit of work."""
 
@@ -62,8 +73,12 @@ class Database:
         path = sqlite_path(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        # hide_parameters: a database error's message never quotes the values, which can be
+        # ciphertext, names or invite codes.
         self.engine: Engine = create_engine(
-            self.url, pool_pre_ping=self.url.get_backend_name() != "sqlite"
+            self.url,
+            pool_pre_ping=self.url.get_backend_name() != "sqlite",
+            hide_parameters=True,
         )
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)

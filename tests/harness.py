@@ -69,7 +69,8 @@ class Harness:
             Incoming(PLATFORM, who, who.title(), text, reply_to_message_id=reply_to)
         )
         self.last_replies = outcome.replies
-        self.loop.run_until_complete(self.switchboard.deliver(outcome.notices))
+        if outcome.sends_queued:
+            self.loop.run_until_complete(self.ticker.flush())
         return "\n".join(as_text(m) for m in outcome.replies)
 
     def say_in_group(self, who: str, chat: str, text: str, *, admin: bool = False) -> str:

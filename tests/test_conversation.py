@@ -63,8 +63,11 @@ def test_every_command_has_help_text(bot: Harness) -> None:
 
 
 def test_commands_before_start_point_to_start(bot: Harness) -> None:
-    assert "/start first" in bot.say("ana", "/today")
-    assert "Type /start" in bot.say("ana", "hi")
+    assert "/start first" in bot.say("bo", "/journal")
+    assert "Type /start" in bot.say("cy", "hi")
+    consent_first = bot.say("ana", "/today")
+    assert "Shall we begin" in consent_first and "/safety" in consent_first
+    assert "Today's practice" not in consent_first
     assert "emergency" in bot.say("ana", "/safety")
 
 

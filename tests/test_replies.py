@@ -54,23 +54,25 @@ def test_reply_to_an_older_practice_message_attaches_to_it(bot: Harness) -> None
     assert first.practice.title in journal and second.practice.title not in journal
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("   ", "empty"), ("x" * 4001, "4,001 characters; the limit is 4,000")],
-)
-def test_empty_and_oversized_replies_are_refused_and_nothing_is_cut(
-    bot: Harness, text: str, expected: str
+def test_an_empty_reply_is_not_saved_and_an_oversized_one_is_kept_whole_in_parts(
+    bot: Harness,
 ) -> None:
     bot.onboard("ana")
     bot.say("ana", "/today")
-    assert expected in bot.say("ana", text)
+    assert "nothing was saved" in bot.say("ana", "   ")
     assert "Your journal is empty" in bot.say("ana", "/journal")
+    long_text = "\n".join(f"line {n} " + "x" * 90 for n in range(60))
+    answer = bot.say("ana", long_text)
+    assert "in 2 parts" in answer and "#1 and #2" in answer
+    journal = bot.say("ana", "/journal")
+    assert all(f"line {n} " in journal for n in range(60))
 
 
-def test_a_reply_with_no_practice_to_attach_to(bot: Harness) -> None:
+def test_a_reply_with_no_practice_to_attach_to_is_kept_as_a_note(bot: Harness) -> None:
     bot.onboard("ana")
-    answer = bot.say("ana", "hello there")
-    assert "no practice to attach this to" in answer and "nothing was saved" in answer
+    answer = bot.say("ana", "hello there, a thought before any practice")
+    assert "kept it as a private note" in answer and "#1" in answer
+    assert "a thought before any practice" in bot.say("ana", "/journal")
 
 
 def test_share_reaches_the_partner_with_no_answer_expected(bot: Harness) -> None:
@@ -126,7 +128,7 @@ def test_export_holds_everything_and_forget_deletes_it_but_keeps_shared_gifts(
     assert [r["text"] for r in data["replies"]] == [SECRET, "a second, unshared thought"]
     assert data["settings"]["time_zone"] == "UTC" and data["partner"]["display_name"] == "Ben"
 
-    assert "/forget yes" in bot.say("ana", "/forget")
+    assert "Type yes to delete everything" in bot.say("ana", "/forget")
     assert "Kept" in bot.say("ana", "never mind")
     bot.say("ana", "/forget")
     assert "deleted" in bot.say("ana", "/forget yes")

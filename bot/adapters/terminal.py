@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.core import incidents
 from bot.core.clock import ShiftedClock
 from bot.core.context import Incoming
 from bot.core.messages import (
@@ -132,11 +133,19 @@ class TerminalChat:
                     self.out.write(f"{self.messenger.current}> {text}\n")
                 if text in {"/quit", "/exit"}:
                     break
-                await self.handle(text)
-                await self.ticker.tick()
+                await self.handle_safely(text)
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+
+    async def handle_safely(self, text: str) -> None:
+        """The terminal's failure boundary: one bad line never ends the chat."""
+        try:
+            await self.handle(text)
+            await self.ticker.tick()
+        except Exception as error:  # the adapter's one failure boundary: log, apologise, go on
+            incident = incidents.record(error, "the terminal chat")
+            self.messenger.show(self.messenger.current, Text(incidents.apology(incident)))
 
     async def handle(self, text: str) -> None:
         me = self.messenger.current
@@ -161,7 +170,6 @@ class TerminalChat:
             self.messenger.show(me, message)
         if text.startswith("/help") and not text[5:].strip():
             self.messenger.show(me, Text(TERMINAL_HELP))
-        await self.switchboard.deliver(outcome.notices)
 
     async def next_day(self) -> None:
         wakeup = await asyncio.to_thread(self.core.next_wakeup_sync)

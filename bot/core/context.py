@@ -10,7 +10,8 @@ from bot.core.catalog import Catalog
 from bot.core.clock import Clock
 from bot.core.crypto import ReplyCipher
 
-MAX_REPLY_CHARS = 4000
+# One reply holds up to a whole Telegram message; longer text is kept in several parts.
+MAX_REPLY_CHARS = 4096
 INVITE_LIFETIME = timedelta(hours=48)
 SNOOZE = timedelta(hours=1)
 

@@ -11,8 +11,9 @@ import secrets
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.core import notices
 from bot.core.context import INVITE_LIFETIME, Context
-from bot.core.messages import Notice, Outcome, Recipient, Text
+from bot.core.messages import Outcome, Recipient
 from bot.core.parsing import InputError
 from db.models import Assignment, Couple, Invite, Person
 
@@ -123,41 +124,41 @@ def join(session: Session, ctx: Context, person: Person, code_text: str) -> Outc
         "practice on the same day, each at your own time. Your replies stay private unless "
         "you /share one."
     )
-    outcome.notices.append(
-        Notice(
-            recipient_of(inviter),
-            Text(
-                f"{person.display_name} joined you. From now on you both get the same practice "
-                "on the same day, each at your own time."
-            ),
-        )
+    notices.queue(
+        session,
+        ctx,
+        outcome,
+        inviter,
+        f"{person.display_name} joined you. From now on you both get the same practice on the "
+        "same day, each at your own time.",
     )
     return outcome
 
 
-def end_couple(session: Session, person: Person) -> Notice | None:
-    """Dissolve the person's couple; the partner is told only that the pairing ended."""
+def end_couple(session: Session, ctx: Context, person: Person, outcome: Outcome) -> bool:
+    """Dissolve the person's couple; the partner is told only that the pairing ended.
+
+    False when the person was not paired.
+    """
     if person.couple_id is None:
-        return None
+        return False
     couple_id = person.couple_id
     partner = partner_of(session, person)
     session.execute(update(Person).where(Person.couple_id == couple_id).values(couple_id=None))
     session.execute(delete(Assignment).where(Assignment.owner_key == f"couple:{couple_id}"))
     session.execute(delete(Couple).where(Couple.id == couple_id))
     person.couple_id = None
-    if partner is None:
-        return None
-    partner.couple_id = None
-    return Notice(recipient_of(partner), Text("Your pairing has ended."))
+    if partner is not None:
+        partner.couple_id = None
+        notices.queue(session, ctx, outcome, partner, "Your pairing has ended.")
+    return True
 
 
-def unpair(session: Session, person: Person) -> Outcome:
-    notice = end_couple(session, person)
-    if notice is None:
+def unpair(session: Session, ctx: Context, person: Person) -> Outcome:
+    outcome = Outcome()
+    if not end_couple(session, ctx, person, outcome):
         raise InputError("You're not paired with anyone. /pair gives you an invite code.")
-    outcome = Outcome().say(
+    return outcome.say(
         "The pairing has ended. Your partner is told only that. You'll keep getting your "
         "own daily practice."
     )
-    outcome.notices.append(notice)
-    return outcome

@@ -59,6 +59,11 @@ def load_or_create_key_file(path: Path, *, may_create: bool) -> bytes:
     return decode_key(key_text)
 
 
+def owner_tag(person_id: int) -> str:
+    """The associated data that binds a ciphertext to the person it belongs to."""
+    return f"person:{person_id}"
+
+
 class ReplyCipher:
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)

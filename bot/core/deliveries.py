@@ -15,11 +15,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.core import workshops
+from bot.core import conversation, notices, workshops
 from bot.core.catalog import Audience, Practice
+from bot.core.cleaning import small_number
 from bot.core.context import SNOOZE, Context
+from bot.core.conversation import FocusKind
 from bot.core.couples import owner_key, partner_of, recipient_of
-from bot.core.messages import Button, Keyboard, Outcome, PracticeCard, Recipient
+from bot.core.messages import Button, Keyboard, Message, Outcome, PracticeCard, Recipient
 from bot.core.parsing import InputError
 from bot.core.people import (
     due_instant_today,
@@ -31,7 +33,8 @@ from bot.core.people import (
 )
 from bot.core.schedule import local_date
 from bot.core.selection import adjust_weight, choose_practice
-from db.models import Assignment, Delivery, Outbox, Person, Workshop, WorkshopPost
+from db.models import Assignment, Delivery, Notice, Outbox, Person, Workshop, WorkshopPost
+from db.session import insert_unless_present
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +121,23 @@ def assign(session: Session, ctx: Context, person: Person, day: date) -> str:
         )
         assert row is not None
         row.practice_id = practice.id
-    else:
-        with session.begin_nested():
-            session.add(Assignment(owner_key=key, practice_date=day, practice_id=practice.id))
-    return practice.id
+        return practice.id
+    # Both partners (or two workers) may choose at the same instant; the first choice stands.
+    insert_unless_present(
+        session,
+        Assignment,
+        ("owner_key", "practice_date"),
+        owner_key=key,
+        practice_date=day,
+        practice_id=practice.id,
+    )
+    chosen = session.scalar(
+        select(Assignment.practice_id).where(
+            Assignment.owner_key == key, Assignment.practice_date == day
+        )
+    )
+    assert chosen is not None
+    return chosen
 
 
 def delivery_for_day(session: Session, person: Person, day: date) -> Delivery | None:
@@ -159,19 +175,27 @@ def today(session: Session, ctx: Context, person: Person) -> Outcome:
         intro = f"Today's practice · {day:%A %d %B}:"
     else:
         intro = f"Here is today's practice again · {day:%A %d %B}:"
+    conversation.focus_on(person, FocusKind.DELIVERY, delivery.id, ctx.clock.now())
     outcome = Outcome()
     outcome.replies.append(card_for(ctx, delivery, intro))
     return outcome
 
 
+def own_delivery(session: Session, person: Person, delivery_id: int) -> Delivery | None:
+    delivery = session.get(Delivery, delivery_id)
+    return delivery if delivery is not None and delivery.person_id == person.id else None
+
+
 def find_delivery(session: Session, ctx: Context, person: Person, args: str) -> Delivery:
     """The delivery a button names (`#id`), or else the person's latest recent one."""
-    token = args.strip().split(" ", 1)[0] if args.strip() else ""
-    if token.startswith("#") and token[1:].isdigit():
-        delivery = session.get(Delivery, int(token[1:]))
-        if delivery is None or delivery.person_id != person.id:
+    token = args.strip().split(maxsplit=1)[0] if args.strip() else ""
+    if token:
+        number = small_number(token.removeprefix("#")) if token.startswith("#") else None
+        delivery = own_delivery(session, person, number) if number else None
+        if delivery is None:
             raise InputError(
-                "That practice is no longer in your history. /today gives you today's."
+                "That practice is no longer in your history. /today gives you today's, and "
+                "its buttons act on it."
             )
         return delivery
     latest = latest_delivery(session, ctx, person)
@@ -229,19 +253,20 @@ def steer(session: Session, ctx: Context, person: Person, args: str, *, more: bo
 class Send:
     """One claimed outbox row, ready for an adapter to send.
 
-    `kind` says which outbox it came from: "delivery" (a person's daily practice) or
-    "post" (a workshop's practice in a group chat).
+    `kind` says which outbox it came from: "delivery" (a person's daily practice), "post"
+    (a workshop's practice in a group chat) or "notice" (a message caused by someone else).
     """
 
     kind: str
     row_id: int
     to: Recipient
-    card: PracticeCard
+    message: Message
 
 
 OUTBOXES: dict[str, type[Outbox]] = {
     "delivery": Delivery,
     "post": WorkshopPost,
+    "notice": Notice,
 }
 
 
@@ -344,6 +369,19 @@ def claim_sends(
                 workshops.post_card(ctx, post, workshop),
             )
         )
+    waiting = session.execute(
+        select(Notice, Person)
+        .join(Person, Person.id == Notice.person_id)
+        .where(Notice.status == "pending", Notice.due_at <= now, Person.platform.in_(platforms))
+        .order_by(Notice.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Notice)
+    ).all()
+    for notice, person in waiting:
+        _lease(notice, now)
+        sends.append(
+            Send("notice", notice.id, recipient_of(person), notices.message_of(ctx, notice))
+        )
     return sends
 
 
@@ -377,6 +415,8 @@ def record_sent(
     row.lease_until = None
     if message_id is not None:
         row.platform_message_id = message_id
+    if isinstance(row, Notice):
+        row.ciphertext = b""  # delivered: the recipient's copy is the one in their chat
 
 
 def record_failure(
@@ -401,7 +441,7 @@ def record_failure(
                 workshop.ended_at, workshop.next_due_at = now, None
                 log.info("workshop %s can no longer post in its chat; ended", workshop.id)
             return
-        assert isinstance(row, Delivery)
+        assert isinstance(row, Delivery | Notice)
         person = session.get(Person, row.person_id)
         if person is not None and not person.unreachable:
             person.unreachable = True

@@ -59,20 +59,17 @@ class Recipient:
     is_chat: bool = False
 
 
-@dataclass(frozen=True)
-class Notice:
-    """A message for someone other than the person who acted, such as their partner."""
-
-    to: Recipient
-    message: Message
-
-
 @dataclass
 class Outcome:
-    """The core's answer to one event: messages for the actor, notices for others."""
+    """The core's answer to one event: messages for the person who acted.
+
+    What the event means for other people (a partner told about a share) is not here: it
+    is written to the notices outbox in the same transaction, and `sends_queued` tells the
+    adapter to have the outbox sent now rather than at the next tick.
+    """
 
     replies: list[Message] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
+    sends_queued: bool = False
 
     def say(self, body: str, buttons: Keyboard = ()) -> Outcome:
         self.replies.append(Text(body, buttons))

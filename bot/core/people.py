@@ -2,6 +2,8 @@
 
 Every change to a setting ends in `reschedule`, which keeps the one indexed due instant
 per person right; that single field is what lets the ticker stay cheap at any scale.
+Onboarding is a run of questions in `conversation`; a person who moves on by using a
+command gets the defaults for what they had not answered, and is told which.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core import conversation
 from bot.core.catalog import CORE_THEMES, Theme
 from bot.core.context import Context, Incoming
+from bot.core.conversation import ONBOARDING, Question
 from bot.core.messages import Button, Keyboard, Outcome
 from bot.core.parsing import (
     ALL_DAYS,
@@ -30,37 +34,50 @@ from bot.core.parsing import (
 )
 from bot.core.schedule import local_date, local_instant, next_occurrence
 from db.models import Person
+from db.session import insert_unless_present
 
 # Paused with no end date: until /resume.
 PAUSED_INDEFINITELY = date(9999, 12, 31)
-ONBOARDING_STEPS = ("consent", "time", "zone", "days", "themes")
 DEFAULT_TIME = "08:00"
 DEFAULT_ZONE = "UTC"
 
 
 def find_person(session: Session, platform: str, user_id: str) -> Person | None:
+    """The person, with their row locked on PostgreSQL until the transaction ends.
+
+    So one person's events are handled one at a time even when they arrive together (two
+    quick messages on Discord, two workers): nothing they write can be numbered twice or
+    lost to a conflict. SQLite takes its one write lock up front anyway.
+    """
     return session.scalar(
-        select(Person).where(Person.platform == platform, Person.platform_user_id == user_id)
+        select(Person)
+        .where(Person.platform == platform, Person.platform_user_id == user_id)
+        .with_for_update()
     )
 
 
 def create_person(session: Session, ctx: Context, incoming: Incoming) -> Person:
-    person = Person(
+    """The person for this platform account, created now unless it appeared meanwhile."""
+    insert_unless_present(
+        session,
+        Person,
+        ("platform", "platform_user_id"),
         platform=incoming.platform,
         platform_user_id=incoming.user_id,
-        display_name=incoming.display_name[:128] or "Your partner",
+        display_name=incoming.display_name or "Your partner",
         created_at=ctx.clock.now(),
-        onboarding_step="consent",
         local_time=DEFAULT_TIME,
         timezone=DEFAULT_ZONE,
         weekdays=days_to_mask(ALL_DAYS),
         themes=",".join(t.value for t in CORE_THEMES),
         theme_weights={},
+        conversation={},
+        last_reply_number=0,
         stopped=False,
         unreachable=False,
     )
-    session.add(person)
-    session.flush()
+    person = find_person(session, incoming.platform, incoming.user_id)
+    assert person is not None, "inserted or already present"
     return person
 
 
@@ -84,7 +101,7 @@ def reschedule(person: Person, now: datetime) -> None:
     """Set the next due instant from the settings, never twice for one practice day."""
     person.next_due_at = None
     person.next_due_date = None
-    if person.onboarding_step is not None or person.stopped or person.unreachable:
+    if person.onboarded_at is None or person.stopped or person.unreachable:
         return
     if person.paused_until == PAUSED_INDEFINITELY:
         return
@@ -107,6 +124,8 @@ def reschedule(person: Person, now: datetime) -> None:
 
 
 def describe_next(person: Person) -> str:
+    if person.onboarded_at is None:
+        return "Daily practices are not set up yet: /start sets them up in a minute."
     if person.stopped:
         return "Daily practices are stopped. /start begins them again."
     if person.paused_until == PAUSED_INDEFINITELY:
@@ -192,38 +211,48 @@ def themes_prompt(person: Person) -> tuple[str, Keyboard]:
         "playfulness,individuality. The core three are individuality, playfulness and "
         "self-reflection."
     )
-    if person.onboarding_step == "themes":
+    if conversation.onboarding_question(person) is Question.THEMES:
         rows.append((Button("Done", "/settings themes done"),))
     return body, tuple(rows)
 
 
-def prompt_for_step(person: Person, outcome: Outcome) -> Outcome:
-    step = person.onboarding_step
-    if step == "consent":
-        return outcome.say(
-            "Tap “I agree” to begin, or read /safety first.",
-            ((Button("I agree, let's begin", "/start agree"),),),
-        )
-    if step == "time":
-        return outcome.say(*time_prompt())
-    if step == "zone":
-        return outcome.say(*zone_prompt())
-    if step == "days":
-        return outcome.say(*days_prompt())
-    if step == "themes":
-        return outcome.say(*themes_prompt(person))
-    return outcome
+CONSENT_BUTTONS: Keyboard = (
+    (Button("I agree, let's begin", "/start agree"), Button("Safety first", "/safety")),
+)
 
 
-def advance_onboarding(person: Person, ctx: Context, finished: str, outcome: Outcome) -> Outcome:
+def setting_prompt(person: Person, question: Question) -> tuple[str, Keyboard]:
+    """The question for one setting, with its buttons."""
+    if question is Question.TIME:
+        return time_prompt()
+    if question is Question.ZONE:
+        return zone_prompt()
+    if question is Question.DAYS:
+        return days_prompt()
+    return themes_prompt(person)
+
+
+def ask_next(person: Person, ctx: Context, question: Question, outcome: Outcome) -> Outcome:
+    """Ask an onboarding question (or the consent again) and remember it is open."""
+    conversation.ask(person, question, ctx.clock.now())
+    if question is Question.CONSENT:
+        return outcome.say("Tap “I agree” to begin, or read /safety first.", CONSENT_BUTTONS)
+    return outcome.say(*setting_prompt(person, question))
+
+
+def advance_onboarding(
+    person: Person, ctx: Context, finished: Question, outcome: Outcome
+) -> Outcome:
     """Move past `finished` if it was the current step, and ask the next question."""
-    if person.onboarding_step != finished:
+    if conversation.onboarding_question(person) is not finished:
         return outcome
-    index = ONBOARDING_STEPS.index(finished)
-    if index + 1 < len(ONBOARDING_STEPS):
-        person.onboarding_step = ONBOARDING_STEPS[index + 1]
-        return prompt_for_step(person, outcome)
-    person.onboarding_step = None
+    if finished is Question.CONSENT:
+        person.consented_at = ctx.clock.now()
+    index = ONBOARDING.index(finished)
+    if index + 1 < len(ONBOARDING):
+        return ask_next(person, ctx, ONBOARDING[index + 1], outcome)
+    conversation.settle(person)
+    person.onboarded_at = ctx.clock.now()
     reschedule(person, ctx.clock.now())
     return outcome.say(
         "You're all set. " + describe_next(person) + "\n\n"
@@ -233,17 +262,41 @@ def advance_onboarding(person: Person, ctx: Context, finished: str, outcome: Out
     )
 
 
+def finish_onboarding(person: Person, ctx: Context, outcome: Outcome) -> None:
+    """Someone who agreed and then moved on by a command: defaults for the rest, said once."""
+    if person.consented_at is None or person.onboarded_at is not None:
+        return
+    open_step = conversation.onboarding_question(person) or Question.TIME
+    unanswered = ONBOARDING[max(ONBOARDING.index(open_step), 1) :]
+    defaults = {
+        Question.TIME: f"time {person.local_time}",
+        Question.ZONE: f"time zone {person.timezone}",
+        Question.DAYS: f"days: {format_days(mask_to_days(person.weekdays))}",
+        Question.THEMES: "themes: " + ", ".join(t.label.lower() for t in themes_of(person)),
+    }
+    if conversation.onboarding_question(person) is not None:
+        conversation.settle(person)
+    person.onboarded_at = ctx.clock.now()
+    reschedule(person, ctx.clock.now())
+    outcome.say(
+        "You're set up, with the usual choices for what you hadn't picked yet: "
+        + "; ".join(defaults[q] for q in unanswered)
+        + ". /settings changes any of them."
+    )
+
+
 def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outcome:
     """Change one setting from typed words or a button; say what changed and what is next."""
     outcome = Outcome()
+    if field in {q.value for q in conversation.SETTING_QUESTIONS} and not value:
+        question = Question(field)
+        if conversation.onboarding_question(person) is None:
+            conversation.ask(person, question, ctx.clock.now())
+        return outcome.say(*setting_prompt(person, question))
     if field == "time":
-        if not value:
-            return outcome.say(*time_prompt())
         person.local_time = format_time(parse_time(value))
         confirmation = f"Time set to {person.local_time}."
     elif field == "zone":
-        if not value:
-            return outcome.say(*zone_prompt())
         region = next((r for r in ZONE_REGIONS if r.lower() == value.strip().lower()), None)
         if region is not None:
             return outcome.say(*zone_prompt(region))
@@ -251,27 +304,29 @@ def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outco
         local_now = ctx.clock.now().astimezone(zone_of(person))
         confirmation = f"Time zone set to {person.timezone} (it is {local_now:%H:%M} there now)."
     elif field == "days":
-        if not value:
-            return outcome.say(*days_prompt())
         person.weekdays = days_to_mask(parse_days(value))
         confirmation = f"Days set to {format_days(mask_to_days(person.weekdays))}."
     elif field == "themes":
-        if not value:
-            return outcome.say(*themes_prompt(person))
+        themes_now = "Themes: " + ", ".join(t.label for t in themes_of(person)) + "."
         if value.strip().lower() == "done":
-            return advance_onboarding(person, ctx, "themes", outcome)
+            if conversation.onboarding_question(person) is Question.THEMES:
+                return advance_onboarding(person, ctx, Question.THEMES, outcome)
+            return outcome.say(themes_now + " " + describe_next(person))
         new = _themes_from(person, value)
         person.themes = ",".join(t.value for t in new)
         confirmation = "Themes: " + ", ".join(t.label for t in new) + "."
-        if person.onboarding_step == "themes" and value.strip()[:1] in "+-":
+        if conversation.of(person).question is Question.THEMES and value.strip()[:1] in "+-":
             body, keyboard = themes_prompt(person)
             return outcome.say(confirmation + "\n\n" + body, keyboard)
     else:
         raise InputError(f"“{field}” isn't a setting. Use /settings time, zone, days or themes.")
     reschedule(person, ctx.clock.now())
-    if person.onboarding_step is not None:
+    question = Question(field)
+    if conversation.onboarding_question(person) is not None:
         outcome.say(confirmation)
-        return advance_onboarding(person, ctx, field, outcome)
+        return advance_onboarding(person, ctx, question, outcome)
+    if conversation.of(person).question is question:
+        conversation.settle(person)
     return outcome.say(confirmation + " " + describe_next(person))
 
 
@@ -288,20 +343,6 @@ def _themes_from(person: Person, value: str) -> tuple[Theme, ...]:
             raise InputError("Keep at least one theme; add another before removing this one.")
         current.remove(theme)
     return tuple(t for t in Theme if t in current)
-
-
-def understand_onboarding_answer(person: Person, ctx: Context, text: str) -> Outcome:
-    """Someone typed instead of tapping: read it as the answer to the current question."""
-    step = person.onboarding_step
-    if step == "consent":
-        if text.strip().lower().rstrip("!.") in {"yes", "ok", "okay", "agree", "i agree", "y"}:
-            return advance_onboarding(person, ctx, "consent", Outcome())
-        return prompt_for_step(person, Outcome())
-    assert step is not None
-    try:
-        return apply_setting(person, ctx, step, text)
-    except InputError as error:
-        return prompt_for_step(person, Outcome().say(str(error)))
 
 
 def pause(person: Person, ctx: Context, args: str) -> Outcome:

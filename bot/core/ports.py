@@ -7,13 +7,10 @@ thing the core must decide is "try again later" or "stop sending to this person"
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from bot.core.messages import Message, Notice, Recipient
-
-log = logging.getLogger(__name__)
+from bot.core.messages import Message, Outcome, Recipient
 
 
 class TransientSendError(Exception):
@@ -37,15 +34,31 @@ class Messenger(Protocol):
 
 
 class Switchboard:
-    """Routes messages to the messenger of each recipient's platform."""
+    """Routes messages to the messenger of each recipient's platform, and lets adapters
+    ask for the outbox to be sent when an event queued something for other people."""
 
     def __init__(self, messengers: Iterable[Messenger] = ()) -> None:
         self._messengers: dict[str, Messenger] = {}
+        self._sends_queued: Callable[[], None] | None = None
         for messenger in messengers:
             self.register(messenger)
 
     def register(self, messenger: Messenger) -> None:
+        """A platform is up: from now on its outbox rows are sent, those waiting first."""
         self._messengers[messenger.platform] = messenger
+        self.send_soon()
+
+    def when_sends_queued(self, callback: Callable[[], None]) -> None:
+        self._sends_queued = callback
+
+    def send_soon(self) -> None:
+        if self._sends_queued is not None:
+            self._sends_queued()
+
+    def after(self, outcome: Outcome) -> None:
+        """What an adapter calls once it has answered an event."""
+        if outcome.sends_queued:
+            self.send_soon()
 
     @property
     def platforms(self) -> list[str]:
@@ -53,19 +66,3 @@ class Switchboard:
 
     def messenger_for(self, platform: str) -> Messenger | None:
         return self._messengers.get(platform)
-
-    async def deliver(self, notices: Iterable[Notice]) -> None:
-        """Send notices to other people; one that cannot be sent is logged, not raised."""
-        for notice in notices:
-            messenger = self._messengers.get(notice.to.platform)
-            if messenger is None:
-                log.warning("no %s adapter running; a notice was not sent", notice.to.platform)
-                continue
-            try:
-                await messenger.send(notice.to, notice.message)
-            except (TransientSendError, RecipientGone) as error:
-                log.warning(
-                    "a notice to a %s user was not sent: %s",
-                    notice.to.platform,
-                    type(error).__name__,
-                )

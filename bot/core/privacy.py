@@ -8,13 +8,16 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.core import conversation
 from bot.core.context import Context
+from bot.core.conversation import Question
 from bot.core.couples import end_couple, partner_of
-from bot.core.messages import Button, Document, Outcome
+from bot.core.crypto import owner_tag
+from bot.core.messages import Button, Document, Keyboard, Outcome
 from bot.core.parsing import format_days, mask_to_days
 from bot.core.people import themes_of
-from bot.core.replies import owner_tag
-from db.models import Assignment, Delivery, Invite, Person, ReceivedShare, Reply
+from bot.core.replies import NO, YES
+from db.models import Assignment, Delivery, Invite, Notice, Person, ReceivedShare, Reply
 
 
 def export(session: Session, ctx: Context, person: Person) -> Outcome:
@@ -86,24 +89,34 @@ def export(session: Session, ctx: Context, person: Person) -> Outcome:
     return outcome
 
 
-def ask_to_forget(person: Person) -> Outcome:
-    person.awaiting = "forget"
+FORGET_BUTTONS: Keyboard = (
+    (Button("Yes, delete everything", "/forget yes"), Button("Keep it", "/forget no")),
+)
+
+
+def handle_forget(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
+    """`/forget` asks; `/forget yes` (or yes to the question) deletes; no keeps everything."""
+    answer = args.strip().lower()
+    if answer in YES:
+        return forget(session, ctx, person)
+    if answer in NO:
+        conversation.settle(person)
+        return Outcome().say("Kept. Nothing was deleted.")
+    conversation.ask(person, Question.FORGET, ctx.clock.now())
     return Outcome().say(
         "This deletes everything the bot holds about you: your replies, settings and delivery "
         "history, and ends any pairing. Replies you already shared stay with the partner you "
         "gave them to. It cannot be undone; /export first if you want a copy.\n\n"
-        "Type /forget yes to delete everything, or anything else to keep it.",
-        ((Button("Yes, delete everything", "/forget yes"), Button("Keep it", "/forget no")),),
+        "Type yes to delete everything, or no to keep it.",
+        FORGET_BUTTONS,
     )
 
 
-def forget(session: Session, person: Person) -> Outcome:
+def forget(session: Session, ctx: Context, person: Person) -> Outcome:
     outcome = Outcome()
-    notice = end_couple(session, person)
-    if notice is not None:
-        outcome.notices.append(notice)
+    end_couple(session, ctx, person, outcome)
     session.execute(delete(Assignment).where(Assignment.owner_key == f"person:{person.id}"))
-    for model in (Reply, Delivery, Invite):
+    for model in (Reply, Delivery, Invite, Notice):
         session.execute(delete(model).where(model.person_id == person.id))
     session.execute(delete(ReceivedShare).where(ReceivedShare.recipient_id == person.id))
     session.delete(person)

@@ -1,5 +1,7 @@
-"""Private replies, the journal, and sharing one reply as a gift.
+"""Private replies and notes, the journal, taking a reply back, and sharing one as a gift.
 
+Whatever a person writes that is not a command or an answer to the bot's question is kept
+here, exactly once: as a reply to the practice in focus, or as a note when there is none.
 Reply text is decrypted only to show it to its author, or to hand the author's chosen
 reply to their partner. It is never logged, and a reply that sounds like danger is never
 passed on.
@@ -8,21 +10,29 @@ passed on.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.core import conversation, notices
+from bot.core.cleaning import small_number
 from bot.core.context import MAX_REPLY_CHARS, Context
-from bot.core.couples import partner_of, recipient_of
-from bot.core.deliveries import find_delivery, latest_delivery
-from bot.core.messages import Notice, Outcome, Text
+from bot.core.conversation import FocusKind, Question
+from bot.core.couples import partner_of
+from bot.core.crypto import owner_tag
+from bot.core.deliveries import RECENT_DAYS, latest_delivery, own_delivery
+from bot.core.messages import Button, Keyboard, Outcome
 from bot.core.parsing import InputError
 from bot.core.people import zone_of
+from bot.core.rendering import split_for_limit
 from bot.core.texts import CRISIS_REPLY, SHARE_NOTE
 from db.models import Delivery, Person, ReceivedShare, Reply, WorkshopPost
 
 PAGE_SIZE = 10
+UNDO_WINDOW = timedelta(minutes=10)
+CALLBACK_BYTES = 64  # the longest button action any platform carries (Telegram's limit)
 
 _CRISIS = re.compile(
     r"\b(kill (myself|me)|suicid\w*|end (it all|my life)|want to die|self[- ]harm|"
@@ -31,134 +41,319 @@ _CRISIS = re.compile(
     r"not safe|unsafe at home|rape\w*)\b",
     re.IGNORECASE,
 )
+_ACKNOWLEDGEMENTS = frozenset(
+    {
+        "ok", "okay", "okey", "k", "kk", "thanks", "thank you", "thank u", "thanks a lot",
+        "thx", "ty", "cheers", "cool", "nice", "great", "got it", "noted", "alright",
+        "done", "will do",
+    }
+)  # fmt: skip
+_DELIVERY_REF = re.compile(r"#([0-9]+)")
+POST_REFERENCE = re.compile(r"ws-([0-9]+)")
 
 
 def sounds_like_crisis(text: str) -> bool:
     return _CRISIS.search(text) is not None
 
 
-def owner_tag(person_id: int) -> str:
-    return f"person:{person_id}"
+def is_acknowledgement(text: str) -> bool:
+    """ "ok", "thanks", 👍: a nod to the bot, not a reply to the practice."""
+    folded = " ".join(text.lower().split()).strip("!.,:;)( ")
+    if folded in _ACKNOWLEDGEMENTS:
+        return True
+    return len(text.encode()) <= 24 and not any(ch.isalnum() for ch in text)
 
 
-def _check_text(text: str) -> str:
+@dataclass(frozen=True)
+class Target:
+    """The practice a reply goes to, and when it was put in front of the person."""
+
+    kind: FocusKind
+    row: Delivery | WorkshopPost
+    shown_at: datetime
+
+    @property
+    def practice_id(self) -> str:
+        return self.row.practice_id
+
+    @property
+    def reference(self) -> str:
+        """How commands and buttons name it: `#12` or `ws-7`."""
+        return f"#{self.row.id}" if self.kind is FocusKind.DELIVERY else f"ws-{self.row.id}"
+
+
+def target(
+    session: Session, ctx: Context, person: Person, reply_to_message_id: str | None = None
+) -> Target | None:
+    """Where free text goes: the practice message replied to, else the newest of the
+    practice in focus and the latest practice delivered in the last days."""
+    now = ctx.clock.now()
+    if reply_to_message_id is not None:
+        quoted = session.scalar(
+            select(Delivery).where(
+                Delivery.person_id == person.id,
+                Delivery.platform_message_id == reply_to_message_id,
+            )
+        )
+        if quoted is not None:
+            return Target(FocusKind.DELIVERY, quoted, now)
+    found: list[Target] = []
+    state = conversation.of(person)
+    recent = now - timedelta(days=RECENT_DAYS)
+    if state.focus and state.focus_id and state.focus_at and state.focus_at >= recent:
+        row = _focused_row(session, person, state.focus, state.focus_id)
+        if row is not None:
+            found.append(Target(state.focus, row, state.focus_at))
+    latest = latest_delivery(session, ctx, person)
+    if latest is not None:
+        found.append(Target(FocusKind.DELIVERY, latest, latest.sent_at or latest.due_at))
+    return max(found, key=lambda t: t.shown_at, default=None)
+
+
+def _focused_row(
+    session: Session, person: Person, kind: FocusKind, row_id: int
+) -> Delivery | WorkshopPost | None:
+    if kind is FocusKind.POST:
+        return session.get(WorkshopPost, row_id)
+    return own_delivery(session, person, row_id)
+
+
+def keep_button(found: Target | None, text: str) -> Button | None:
+    """A button that keeps `text` after all, when the bot decided not to."""
+    if text.startswith(("#", "ws-")):
+        return None  # it would read as a reference to a practice
+    action = f"/reply {found.reference} {text}" if found else f"/reply {text}"
+    if len(action.encode()) > CALLBACK_BYTES:
+        return None
+    return Button("Keep it in my journal", action)
+
+
+def keep(
+    session: Session, ctx: Context, person: Person, text: str, found: Target | None
+) -> Outcome:
+    """Free text that is nobody's answer: a reply, a note, or a nod that is not stored."""
+    body = text.strip()
+    if not body:
+        return Outcome().say(
+            "There was nothing in that message I could read, so nothing was saved."
+        )
+    if is_acknowledgement(body):
+        button = keep_button(found, body)
+        return Outcome().say(
+            f"Thank you. I didn't keep “{body}” as a reply, since it reads like a quick "
+            "acknowledgement." + (" Tap below if you'd like it in your journal." if button else ""),
+            ((button,),) if button else (),
+        )
+    return save(session, ctx, person, body, found)
+
+
+def save(
+    session: Session, ctx: Context, person: Person, text: str, found: Target | None
+) -> Outcome:
+    """Store the text (in several parts when it is longer than one reply may be)."""
     body = text.strip()
     if not body:
         raise InputError("That reply is empty. Write a few words, then send them again.")
-    if len(body) > MAX_REPLY_CHARS:
-        raise InputError(
-            f"That reply is {len(body):,} characters; the limit is {MAX_REPLY_CHARS:,}. "
-            "Nothing was saved: split it into two messages and send them again."
-        )
-    return body
-
-
-def _store(
-    session: Session,
-    ctx: Context,
-    person: Person,
-    body: str,
-    *,
-    practice_id: str,
-    delivery: Delivery | None = None,
-    post: WorkshopPost | None = None,
-) -> Outcome:
-    number = (
-        session.scalar(select(func.max(Reply.number)).where(Reply.person_id == person.id)) or 0
-    ) + 1
+    pieces = split_for_limit(body, MAX_REPLY_CHARS)
+    numbers = [_store(session, ctx, person, piece, found) for piece in pieces]
     flagged = sounds_like_crisis(body)
+    undo: Keyboard = ((Button("Undo", "/undo " + " ".join(map(str, numbers))),),)
+    if flagged:
+        return Outcome().say(CRISIS_REPLY, undo)
+    listed = _numbers(numbers)
+    parts = f", in {len(numbers)} parts," if len(numbers) > 1 else ""
+    if found is None:
+        return Outcome().say(
+            f"There's no practice to attach this to, so I kept it as a private note in your "
+            f"journal{parts} as {listed}. Only you can read it.",
+            undo,
+        )
+    practice = ctx.catalog.get(found.practice_id)
+    title = f" to “{practice.title}”" if practice else ""
+    where = " Nobody in the group sees it." if found.kind is FocusKind.POST else ""
+    return Outcome().say(
+        f"Saved privately{title}{parts} as {listed}. Only you can read it.{where}", undo
+    )
+
+
+def _numbers(numbers: list[int]) -> str:
+    labels = [f"#{n}" for n in numbers]
+    noun = "reply" if len(labels) == 1 else "replies"
+    return (
+        f"{noun} {', '.join(labels[:-1])} and {labels[-1]}"
+        if len(labels) > 1
+        else f"reply {labels[0]}"
+    )
+
+
+def _store(session: Session, ctx: Context, person: Person, body: str, found: Target | None) -> int:
+    # The counter is bumped in the database, so two replies at the same instant (Discord
+    # handles events concurrently; two workers may share PostgreSQL) never get one number.
+    number = session.execute(
+        update(Person)
+        .where(Person.id == person.id)
+        .values(last_reply_number=Person.last_reply_number + 1)
+        .returning(Person.last_reply_number)
+    ).scalar_one()
     session.add(
         Reply(
             person_id=person.id,
             number=number,
-            delivery_id=delivery.id if delivery else None,
-            workshop_post_id=post.id if post else None,
-            practice_id=practice_id,
+            delivery_id=found.row.id if found and found.kind is FocusKind.DELIVERY else None,
+            workshop_post_id=found.row.id if found and found.kind is FocusKind.POST else None,
+            practice_id=found.practice_id if found else None,
             created_at=ctx.clock.now(),
             ciphertext=ctx.cipher.encrypt(body, owner=owner_tag(person.id)),
-            flagged=flagged,
+            flagged=sounds_like_crisis(body),
         )
     )
-    person.awaiting = None
-    if flagged:
-        return Outcome().say(CRISIS_REPLY)
-    practice = ctx.catalog.get(practice_id)
-    title = f" to “{practice.title}”" if practice else ""
-    where = " Nobody in the group sees it." if post else ""
-    return Outcome().say(f"Saved privately{title} as reply #{number}. Only you can read it.{where}")
+    return number
 
 
-def save_reply(
-    session: Session, ctx: Context, person: Person, text: str, delivery: Delivery | None
-) -> Outcome:
-    body = _check_text(text)
-    if delivery is None:
-        delivery = latest_delivery(session, ctx, person)
-    if delivery is None:
-        raise InputError(
-            "There's no practice to attach this to yet, so nothing was saved. "
-            "Type /today to get one, then send your reply again."
-        )
-    return _store(session, ctx, person, body, practice_id=delivery.practice_id, delivery=delivery)
+def _split_reference(args: str) -> tuple[str, str]:
+    """`#12 text` → ("#12", "text"); the text keeps its own line breaks."""
+    match = re.match(r"(\S+)\s*(.*)", args.strip(), re.DOTALL)
+    return (match.group(1), match.group(2)) if match else ("", "")
 
 
-def workshop_post(session: Session, token: str) -> WorkshopPost:
-    post_id = token.removeprefix("ws-")
-    post = session.get(WorkshopPost, int(post_id)) if post_id.isdigit() else None
-    if post is None:
-        raise InputError("That workshop practice no longer exists, so there's nothing to reply to.")
-    return post
-
-
-def save_workshop_reply(
-    session: Session, ctx: Context, person: Person, token: str, text: str
-) -> Outcome:
-    post = workshop_post(session, token)
-    return _store(session, ctx, person, _check_text(text), practice_id=post.practice_id, post=post)
+def referenced(session: Session, ctx: Context, person: Person, token: str) -> Target | None:
+    """The practice `#12` (a daily practice) or `ws-7` (a workshop post) names, if the
+    token is such a reference at all; a reference to nothing raises a clear sentence."""
+    now = ctx.clock.now()
+    if (match := _DELIVERY_REF.fullmatch(token)) is not None:
+        number = small_number(match.group(1))
+        delivery = own_delivery(session, person, number) if number else None
+        if delivery is None:
+            raise InputError(
+                "That practice is no longer in your history. /today gives you today's."
+            )
+        return Target(FocusKind.DELIVERY, delivery, now)
+    if (match := POST_REFERENCE.fullmatch(token)) is not None:
+        number = small_number(match.group(1))
+        post = session.get(WorkshopPost, number) if number else None
+        if post is None:
+            raise InputError(
+                "That workshop practice no longer exists, so there's nothing to reply to."
+            )
+        return Target(FocusKind.POST, post, now)
+    return None
 
 
 def start_reply(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
-    """Reply buttons and typed replies.
+    """`/reply`, a Reply button (`/reply #12`, `/reply ws-7`), or either with the text.
 
-    `/reply #12` (a daily practice's button) or `/reply ws-7` (a workshop post's) waits for
-    the next message; with text after the reference, or `/reply text` for the latest
-    practice, the reply is saved at once.
+    Without text, the practice comes into focus and the next messages reply to it, whatever
+    question was open; with text, it is saved at once. Text that does not start with a
+    reference (`/reply #grateful for the walk`) is all reply.
     """
-    reference, _, rest = args.strip().partition(" ")
-    if reference.startswith("ws-"):
-        if rest.strip():
-            return save_workshop_reply(session, ctx, person, reference, rest)
-        post = workshop_post(session, reference)
-        person.awaiting = f"ws:{post.id}"
-        practice = ctx.catalog.get(post.practice_id)
-        name = f" to “{practice.title}”" if practice else ""
+    token, rest = _split_reference(args)
+    chosen = referenced(session, ctx, person, token)
+    text = rest if chosen is not None else args.strip()
+    if chosen is None:
+        chosen = target(session, ctx, person)
+    if text:
+        return save(session, ctx, person, text, chosen)
+    if chosen is None:
         return Outcome().say(
-            f"Write your reply{name} in your next message. Only you will be able to read "
-            "it; the workshop group never sees it."
+            "There's no practice to reply to yet. Anything you write now is kept as a private "
+            "note in your journal; /today gives you today's practice."
         )
-    if reference.startswith("#") or not reference:
-        delivery = find_delivery(session, ctx, person, reference)
-        if rest.strip():
-            return save_reply(session, ctx, person, rest, delivery)
-        person.awaiting = f"reply:{delivery.id}"
-        practice = ctx.catalog.get(delivery.practice_id)
-        name = f" to “{practice.title}”" if practice else ""
-        return Outcome().say(
-            f"Write your reply{name} in your next message. Only you will be able to read it."
-        )
-    return save_reply(session, ctx, person, args, None)
+    conversation.focus_on(person, chosen.kind, chosen.row.id, ctx.clock.now())
+    practice = ctx.catalog.get(chosen.practice_id)
+    name = f" to “{practice.title}”" if practice else ""
+    group = "; the workshop group never sees it" if chosen.kind is FocusKind.POST else ""
+    return Outcome().say(
+        f"Write your reply{name} in your next message. Only you will be able to read it{group}."
+    )
 
 
-def awaited_reply(session: Session, ctx: Context, person: Person, text: str) -> Outcome | None:
-    """Save `text` as the reply the person's last reply button asked for, if any."""
-    kind, _, ident = (person.awaiting or "").partition(":")
-    if kind == "ws":
-        return save_workshop_reply(session, ctx, person, f"ws-{ident}", text)
-    if kind == "reply":
-        delivery = session.get(Delivery, int(ident))
-        if delivery is not None and delivery.person_id == person.id:
-            return save_reply(session, ctx, person, text, delivery)
-    return None
+def _reply_numbered(session: Session, person: Person, token: str, command: str) -> Reply:
+    number = small_number(token.lstrip("#"))
+    if number is None:
+        raise InputError(f"Type /{command} NUMBER, for example /{command} 3; /journal shows them.")
+    reply = session.scalar(
+        select(Reply).where(Reply.person_id == person.id, Reply.number == number)
+    )
+    if reply is None:
+        raise InputError(f"You have no reply #{number}. /journal shows their numbers.")
+    return reply
+
+
+def _latest_reply(session: Session, person: Person) -> Reply | None:
+    return session.scalar(
+        select(Reply).where(Reply.person_id == person.id).order_by(Reply.number.desc()).limit(1)
+    )
+
+
+def _removed(session: Session, person: Person, replies: list[Reply]) -> str:
+    session.execute(delete(Reply).where(Reply.id.in_([r.id for r in replies])))
+    labels = ", ".join(f"#{r.number}" for r in replies)
+    sentence = f"Deleted {'reply' if len(replies) == 1 else 'replies'} {labels}."
+    if any(r.shared_at for r in replies):
+        partner = partner_of(session, person)
+        who = partner.display_name if partner else "the partner you gave it to"
+        sentence += f" The copy you shared stays with {who}: a gift, once given, is theirs."
+    return sentence
+
+
+def undo(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
+    """Take back what was just saved: the Undo button under a saved reply."""
+    tokens = args.split()
+    replies = [_reply_numbered(session, person, t, "undo") for t in tokens]
+    if not replies:
+        latest = _latest_reply(session, person)
+        if latest is None:
+            raise InputError("There's nothing to undo: you have no replies.")
+        replies = [latest]
+    too_old = [r for r in replies if r.created_at < ctx.clock.now() - UNDO_WINDOW]
+    if too_old:
+        number = too_old[0].number
+        raise InputError(
+            f"Reply #{number} was saved more than ten minutes ago, so Undo no longer applies. "
+            f"/delete {number} deletes it (I'll ask you to confirm)."
+        )
+    return Outcome().say(_removed(session, person, replies))
+
+
+def delete_reply(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
+    """`/delete 3` asks; `/delete 3 yes` (or yes to the question) deletes; no keeps it."""
+    token, rest = _split_reference(args)
+    if not token:
+        raise InputError("Which reply? /journal shows their numbers; then type /delete 3.")
+    reply = _reply_numbered(session, person, token, "delete")
+    answer = rest.strip().lower()
+    if answer in YES:
+        conversation.settle(person)
+        return Outcome().say(_removed(session, person, [reply]))
+    if answer in NO:
+        conversation.settle(person)
+        return Outcome().say(f"Kept reply #{reply.number}.")
+    conversation.ask(person, Question.DELETE, ctx.clock.now(), about=reply.number)
+    preview = ctx.cipher.decrypt(reply.ciphertext, owner=owner_tag(person.id))
+    preview = preview if len(preview) <= 60 else preview[:57].rstrip() + "…"
+    return Outcome().say(
+        f"Delete reply #{reply.number} (“{preview}”)? This cannot be undone. "
+        "Type yes to delete it, or no to keep it.",
+        delete_buttons(reply.number),
+    )
+
+
+def delete_buttons(number: int) -> Keyboard:
+    return (
+        (
+            Button(f"Yes, delete #{number}", f"/delete {number} yes"),
+            Button("Keep it", f"/delete {number} no"),
+        ),
+    )
+
+
+YES = frozenset({"yes", "y", "yes please", "yes, delete", "delete", "delete it", "confirm"})
+NO = frozenset(
+    {
+        "no", "n", "nope", "no thanks", "cancel", "keep", "keep it", "don't", "dont",
+        "never mind", "nevermind", "keep everything",
+    }
+)  # fmt: skip
 
 
 def _local(when: datetime, person: Person) -> str:
@@ -166,14 +361,9 @@ def _local(when: datetime, person: Person) -> str:
 
 
 def journal(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
-    try:
-        page = int(args.strip() or "1")
-    except ValueError:
-        raise InputError(
-            "Type /journal for the latest replies, or /journal 2 for older ones."
-        ) from None
-    if page < 1:
-        raise InputError("Pages start at 1: type /journal or /journal 2.")
+    page = small_number(args.strip() or "1")
+    if page is None:
+        raise InputError("Type /journal for the latest replies, or /journal 2 for older ones.")
     replies = session.scalars(
         select(Reply)
         .where(Reply.person_id == person.id)
@@ -200,8 +390,8 @@ def journal(session: Session, ctx: Context, person: Person, args: str) -> Outcom
         )
     lines = ["Your journal (only you can see this):"]
     for reply in replies[:PAGE_SIZE]:
-        practice = ctx.catalog.get(reply.practice_id)
-        title = practice.title if practice else reply.practice_id
+        practice = ctx.catalog.get(reply.practice_id) if reply.practice_id else None
+        title = practice.title if practice else (reply.practice_id or "a note")
         shared = " · shared" if reply.shared_at else ""
         text = ctx.cipher.decrypt(reply.ciphertext, owner=owner_tag(person.id))
         lines.append(f"\n#{reply.number} · {_local(reply.created_at, person)} · {title}{shared}")
@@ -212,13 +402,19 @@ def journal(session: Session, ctx: Context, person: Person, args: str) -> Outcom
         lines.append("\nShared with you:")
         for share in received:
             practice = ctx.catalog.get(share.practice_id)
-            title = practice.title if practice else share.practice_id
+            title = practice.title if practice else (share.practice_id or "a note")
             text = ctx.cipher.decrypt(share.ciphertext, owner=owner_tag(person.id))
             lines.append(f"\nFrom {share.from_name} · {_local(share.shared_at, person)} · {title}")
             lines.append(text)
-    if page == 1 and replies:
-        lines.append("\nTo give one to your partner: /share NUMBER.")
-    return Outcome().say("\n".join(lines))
+    buttons: Keyboard = ()
+    if replies:
+        lines.append("\nTo give one to your partner: /share NUMBER. To delete one: /delete NUMBER.")
+        shown = [r.number for r in replies[:PAGE_SIZE]]
+        buttons = tuple(
+            tuple(Button(f"Delete #{n}", f"/delete {n}") for n in shown[i : i + 5])
+            for i in range(0, len(shown), 5)
+        )
+    return Outcome().say("\n".join(lines), buttons)
 
 
 def share(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
@@ -227,18 +423,14 @@ def share(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
         raise InputError(
             "You're not paired, so there's nobody to share with. /pair gives you an invite code."
         )
-    token = args.strip().lstrip("#")
-    query = select(Reply).where(Reply.person_id == person.id)
+    token = args.strip()
     if token:
-        if not token.isdigit():
-            raise InputError("Type /share for your latest reply, or /share 3 for reply #3.")
-        reply = session.scalar(query.where(Reply.number == int(token)))
-        if reply is None:
-            raise InputError(f"You have no reply #{token}. /journal shows their numbers.")
+        reply = _reply_numbered(session, person, token, "share")
     else:
-        reply = session.scalar(query.order_by(Reply.number.desc()).limit(1))
-        if reply is None:
+        latest = _latest_reply(session, person)
+        if latest is None:
             raise InputError("You have no replies yet. Write one after a practice first.")
+        reply = latest
     if reply.flagged:
         raise InputError(
             "This reply sounded like something hard or unsafe, so I won't pass it on. If you "
@@ -256,22 +448,22 @@ def share(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
         ReceivedShare(
             recipient_id=partner.id,
             from_name=person.display_name,
-            practice_id=reply.practice_id,
+            practice_id=reply.practice_id or "",
             shared_at=now,
             ciphertext=ctx.cipher.encrypt(text, owner=owner_tag(partner.id)),
         )
     )
-    practice = ctx.catalog.get(reply.practice_id)
+    practice = ctx.catalog.get(reply.practice_id) if reply.practice_id else None
     about = f" about “{practice.title}”" if practice else ""
-    outcome = Outcome().say(
-        f"Shared reply #{reply.number} with {partner.display_name}. Nothing is expected back."
+    outcome = Outcome()
+    notices.queue(
+        session,
+        ctx,
+        outcome,
+        partner,
+        f"{person.display_name} shared a reply{about} with you:\n\n{text}\n\n{SHARE_NOTE}",
     )
-    outcome.notices.append(
-        Notice(
-            recipient_of(partner),
-            Text(
-                f"{person.display_name} shared a reply{about} with you:\n\n{text}\n\n{SHARE_NOTE}"
-            ),
-        )
+    return outcome.say(
+        f"Shared reply #{reply.number} with {partner.display_name}. It is on its way; nothing "
+        "is expected back."
     )
-    return outcome

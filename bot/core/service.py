@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import couples, deliveries, people, privacy, replies, workshops
+from bot.core import (
+    conversation,
+    couples,
+    deliveries,
+    people,
+    privacy,
+    questions,
+    replies,
+    workshops,
+)
+from bot.core.cleaning import clean_incoming
 from bot.core.context import Context, Incoming
+from bot.core.conversation import SETTING_QUESTIONS, Question
 from bot.core.deliveries import Send
 from bot.core.messages import Button, Outcome
 from bot.core.parsing import InputError
 from bot.core.texts import COMMANDS_BY_NAME, SAFETY, WELCOME, help_text
-from db.models import Delivery, Person
+from db.models import Person
 from db.session import Database
 
 Handler = Callable[[Session, Context, Person, str], Outcome]
@@ -33,16 +44,20 @@ _HANDLERS: dict[str, Handler] = {
     "stop": lambda s, c, p, a: people.stop(p, c),
     "pair": lambda s, c, p, a: couples.make_invite(s, c, p),
     "join": lambda s, c, p, a: couples.join(s, c, p, a),
-    "unpair": lambda s, c, p, a: couples.unpair(s, p),
+    "unpair": lambda s, c, p, a: couples.unpair(s, c, p),
     "journal": replies.journal,
     "share": replies.share,
     "reply": replies.start_reply,
+    "undo": replies.undo,
+    "delete": replies.delete_reply,
     "export": lambda s, c, p, a: privacy.export(s, c, p),
+    "forget": privacy.handle_forget,
     "skip": deliveries.skip,
     "snooze": deliveries.snooze,
     "more": lambda s, c, p, a: deliveries.steer(s, c, p, a, more=True),
     "less": lambda s, c, p, a: deliveries.steer(s, c, p, a, more=False),
 }
+_COMMAND = re.compile(r"/(\S*)\s*(.*)", re.DOTALL)
 
 
 def _settings(ctx: Context, person: Person, args: str) -> Outcome:
@@ -53,19 +68,22 @@ def _settings(ctx: Context, person: Person, args: str) -> Outcome:
 
 
 def split_command(text: str) -> tuple[str, str] | None:
-    """`/settings@MyBot time 7pm` → ("settings", "time 7pm"); None when not a command."""
-    stripped = text.strip()
-    if not stripped.startswith("/"):
+    """`/settings@MyBot time 7pm` → ("settings", "time 7pm"); None when not a command.
+
+    The arguments start after any whitespace, a line break included, and keep their own
+    line breaks, so `/reply` with the text on the next line is a reply.
+    """
+    match = _COMMAND.fullmatch(text.strip())
+    if match is None:
         return None
-    head, _, rest = stripped[1:].partition(" ")
-    name = head.split("@", 1)[0].lower().replace("_", "-")
-    return name, rest.strip()
+    name = match.group(1).split("@", 1)[0].lower().replace("_", "-")
+    return name, match.group(2).strip()
 
 
 def unknown_command(name: str) -> str:
     close = difflib.get_close_matches(name, list(COMMANDS_BY_NAME), n=1)
     hint = f" Did you mean /{close[0]}?" if close else ""
-    return f"I don't know /{name}.{hint} Type /help to see everything I understand."
+    return f"I don't know /{name[:40]}.{hint} Type /help to see everything I understand."
 
 
 class Core:
@@ -83,7 +101,7 @@ class Core:
     def handle_sync(self, incoming: Incoming) -> Outcome:
         try:
             with self.db.transaction() as session:
-                return self._dispatch(session, incoming)
+                return self._dispatch(session, clean_incoming(incoming))
         except InputError as error:
             return Outcome().say(str(error))
 
@@ -97,10 +115,11 @@ class Core:
         if command is None:
             if person is None:
                 return Outcome().say(
-                    "Hello! I'm Wholehearted. Type /start to begin.",
+                    "Hello! I'm Wholehearted. Type /start to begin: it also says how your "
+                    "words are kept private. (I haven't kept what you wrote.)",
                     ((Button("Start", "/start"),),),
                 )
-            return self._plain_text(session, person, incoming)
+            return self._free_text(session, person, incoming)
         name, args = command
         if name == "help":
             return self._help(args)
@@ -108,29 +127,37 @@ class Core:
             return Outcome().say(SAFETY)
         if name == "start":
             return self._start(session, person, incoming, args)
-        if person is None and name == "reply" and args.startswith("ws-"):
-            # A workshop member may reply without ever setting up daily practices.
-            person = people.create_person(session, self.ctx, incoming)
-        if person is None:
-            if name not in COMMANDS_BY_NAME:
-                return Outcome().say(unknown_command(name))
-            return Outcome().say(
-                "Type /start first: it takes a minute and sets up your daily practice.",
-                ((Button("Start", "/start"),),),
-            )
-        if name == "forget":
-            if args.strip().lower() in {"yes", "y", "confirm"}:
-                return privacy.forget(session, person)
-            if args.strip().lower() in {"no", "n", "cancel"}:
-                person.awaiting = None
-                return Outcome().say("Kept. Nothing was deleted.")
-            return privacy.ask_to_forget(person)
-        handler = _HANDLERS.get(name)
-        if handler is None:
+        if name not in _HANDLERS:
             return Outcome().say(unknown_command(name))
-        if person.awaiting == "forget":
-            person.awaiting = None
-        return handler(session, self.ctx, person, args)
+        if person is None:
+            workshop_reply = name == "reply" and replies.POST_REFERENCE.match(args) is not None
+            if name == "today" or workshop_reply:
+                # A workshop member may reply without ever setting up daily practices.
+                person = people.create_person(session, self.ctx, incoming)
+            else:
+                return Outcome().say(
+                    "Type /start first: it takes a minute and sets up your daily practice.",
+                    ((Button("Start", "/start"),),),
+                )
+        return self._command(session, person, name, args)
+
+    def _command(self, session: Session, person: Person, name: str, args: str) -> Outcome:
+        if name == "today" and person.consented_at is None:
+            conversation.ask(person, Question.CONSENT, self.ctx.clock.now())
+            return Outcome().say(
+                WELCOME + "\n\nOnce you agree, /today brings today's practice.",
+                people.CONSENT_BUTTONS,
+            )
+        outcome = Outcome()
+        if name != "settings":
+            people.finish_onboarding(person, self.ctx, outcome)
+        # A question is answered right after it is asked: another command moves on from it.
+        if not (name == "settings" and conversation.of(person).question in SETTING_QUESTIONS):
+            conversation.settle(person)
+        result = _HANDLERS[name](session, self.ctx, person, args)
+        outcome.replies += result.replies
+        outcome.sends_queued = outcome.sends_queued or result.sends_queued
+        return outcome
 
     def _in_group(
         self, session: Session, incoming: Incoming, command: tuple[str, str] | None
@@ -160,7 +187,7 @@ class Core:
         if incoming.seen_in is not None:
             person.last_seen_in = incoming.seen_in
         if incoming.display_name and incoming.display_name != person.display_name:
-            person.display_name = incoming.display_name[:128]
+            person.display_name = incoming.display_name
         if person.unreachable:
             person.unreachable = False
             people.reschedule(person, self.ctx.clock.now())
@@ -178,57 +205,70 @@ class Core:
         self, session: Session, person: Person | None, incoming: Incoming, args: str
     ) -> Outcome:
         payload = args.strip()
+        if payload.startswith("ws-"):
+            if replies.POST_REFERENCE.fullmatch(payload) is None:
+                raise InputError(
+                    "That link doesn't lead to a workshop practice I know; it may have been "
+                    "cut short. Tap “Reply privately” under the practice again."
+                )
+            person = person or people.create_person(session, self.ctx, incoming)
+            return self._command(session, person, "reply", payload)
         if person is None:
             person = people.create_person(session, self.ctx, incoming)
         outcome = Outcome()
         if payload.lower() == "agree":
-            return people.advance_onboarding(person, self.ctx, "consent", outcome)
-        if payload.startswith("ws-"):
-            return replies.start_reply(session, self.ctx, person, payload)
+            return self._agree(person)
         if payload.startswith(couples.DEEP_LINK_PREFIX):
             code = payload[len(couples.DEEP_LINK_PREFIX) :]
             try:
                 outcome = couples.join(session, self.ctx, person, code)
             except InputError as error:
                 outcome.say(str(error))
-        if person.onboarding_step is not None:
-            person.onboarding_step = "consent"
-            outcome.say(
-                WELCOME,
-                (
-                    (
-                        Button("I agree, let's begin", "/start agree"),
-                        Button("Safety first", "/safety"),
-                    ),
-                ),
-            )
-            return outcome
+        if person.onboarded_at is None:
+            conversation.ask(person, Question.CONSENT, self.ctx.clock.now())
+            return outcome.say(WELCOME, people.CONSENT_BUTTONS)
         if person.stopped or person.paused_until is not None:
-            return people.resume(person, self.ctx)
+            outcome.replies += people.resume(person, self.ctx).replies
+            return outcome
         return outcome.say(
             "You're already set up. "
             + people.describe_next(person)
             + " /settings changes it; /help lists everything."
         )
 
-    def _plain_text(self, session: Session, person: Person, incoming: Incoming) -> Outcome:
-        if person.awaiting == "forget":
-            person.awaiting = None
-            return Outcome().say("Kept. Nothing was deleted.")
-        awaited = replies.awaited_reply(session, self.ctx, person, incoming.text)
-        if awaited is not None:
-            return awaited
-        if person.onboarding_step is not None:
-            return people.understand_onboarding_answer(person, self.ctx, incoming.text)
-        delivery = None
-        if incoming.reply_to_message_id is not None:
-            delivery = session.scalar(
-                select(Delivery).where(
-                    Delivery.person_id == person.id,
-                    Delivery.platform_message_id == incoming.reply_to_message_id,
-                )
+    def _agree(self, person: Person) -> Outcome:
+        """The consent button, also when it is pressed again on an old message."""
+        if person.consented_at is None:
+            conversation.ask(person, Question.CONSENT, self.ctx.clock.now())
+            return people.advance_onboarding(person, self.ctx, Question.CONSENT, Outcome())
+        if person.onboarded_at is None:
+            step = conversation.onboarding_question(person) or Question.TIME
+            return people.ask_next(
+                person, self.ctx, step, Outcome().say("You've already agreed; thank you.")
             )
-        return replies.save_reply(session, self.ctx, person, incoming.text, delivery)
+        return Outcome().say(
+            "You've already agreed and you're set up. " + people.describe_next(person)
+        )
+
+    def _free_text(self, session: Session, person: Person, incoming: Incoming) -> Outcome:
+        """A line that is not a command: the open question's answer, or words to keep."""
+        state = conversation.of(person)
+        found = replies.target(session, self.ctx, person, incoming.reply_to_message_id)
+        asked_last = (
+            state.question is not None
+            and state.asked_at is not None
+            and (found is None or state.asked_at >= found.shown_at)
+        )
+        if asked_last:
+            answered = questions.answer(session, self.ctx, person, state, incoming.text, found)
+            if answered is not None:
+                return answered
+        elif state.question is not None:
+            conversation.settle(person)  # a practice was shown since: the question lapsed
+        outcome = replies.keep(session, self.ctx, person, incoming.text, found)
+        if asked_last:
+            questions.remind(person, state, outcome)
+        return outcome
 
     # --- the scheduler's side -----------------------------------------------------------
 

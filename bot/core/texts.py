@@ -99,8 +99,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "forget",
         "/forget",
         "Delete everything the bot holds about you",
-        "Asks you to confirm, then deletes your replies, settings and delivery "
-        "history. Replies you already shared stay with the partner you gave them to.",
+        "Asks you to confirm (type yes, or tap the button), then deletes your replies, "
+        "settings and delivery history. Replies you already shared stay with the partner "
+        "you gave them to.",
     ),
     CommandSpec(
         "safety",
@@ -125,8 +126,24 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "reply",
         "/reply [text]",
         "Write a private reply to your latest practice",
-        "/reply alone waits for your next message; /reply followed by text saves it "
-        "at once. Only you can read it unless you /share it.",
+        "You rarely need it: anything you write after a practice is a private reply to it. "
+        "/reply alone makes your next messages replies even while I'm waiting for an "
+        "answer; /reply followed by text (on the same line or the next) saves it at once. "
+        "Only you can read it unless you /share it.",
+    ),
+    CommandSpec(
+        "undo",
+        "/undo",
+        "Take back the reply you just saved",
+        "Deletes your latest reply, within ten minutes of saving it; the Undo button under "
+        "a saved reply does the same. For older replies, use /delete.",
+    ),
+    CommandSpec(
+        "delete",
+        "/delete NUMBER",
+        "Delete one reply from your journal",
+        "/delete 3 asks you to confirm, then deletes reply #3 (the numbers are in /journal). "
+        "A reply you already shared stays with the partner you gave it to.",
     ),
     CommandSpec("skip", "/skip", "Skip today's practice", "Sets today's practice aside."),
     CommandSpec(

@@ -33,28 +33,51 @@ class Ticker:
         self.switchboard = switchboard
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
+        self._flush_wanted = False
+        self._flusher: asyncio.Task[None] | None = None
+        switchboard.when_sends_queued(self.flush_soon)
 
     async def tick(self) -> TickReport:
         """Plan and send everything due now; overlapping calls wait for each other."""
         async with self._lock:
             platforms = self.switchboard.platforms
             planned = await asyncio.to_thread(self.core.plan_due_sync, platforms)
-            sent = failed = 0
-            while True:
-                batch = await asyncio.to_thread(self.core.claim_sends_sync, platforms)
-                if not batch:
-                    break
-                results = await asyncio.gather(*(self._send(item) for item in batch))
-                sent += sum(results)
-                failed += len(results) - sum(results)
+            sent, failed = await self._send_due(platforms)
             return TickReport(planned=planned, sent=sent, failed=failed)
+
+    async def flush(self) -> TickReport:
+        """Send what is already in the outbox (a notice just queued), planning nothing."""
+        async with self._lock:
+            sent, failed = await self._send_due(self.switchboard.platforms)
+            return TickReport(planned=0, sent=sent, failed=failed)
+
+    def flush_soon(self) -> None:
+        """Have the outbox sent now, in the background; calls made meanwhile coalesce."""
+        self._flush_wanted = True
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_while_wanted())
+
+    async def _flush_while_wanted(self) -> None:
+        while self._flush_wanted:
+            self._flush_wanted = False
+            await self.flush()
+
+    async def _send_due(self, platforms: list[str]) -> tuple[int, int]:
+        sent = failed = 0
+        while True:
+            batch = await asyncio.to_thread(self.core.claim_sends_sync, platforms)
+            if not batch:
+                return sent, failed
+            results = await asyncio.gather(*(self._send(item) for item in batch))
+            sent += sum(results)
+            failed += len(results) - sum(results)
 
     async def _send(self, item: Send) -> bool:
         messenger = self.switchboard.messenger_for(item.to.platform)
         assert messenger is not None, "claimed only for running platforms"
         async with self._slots:
             try:
-                message_id = await messenger.send(item.to, item.card)
+                message_id = await messenger.send(item.to, item.message)
             except RecipientGone:
                 await asyncio.to_thread(self.core.record_failure_sync, item, permanent=True)
                 return False

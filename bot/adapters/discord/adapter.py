@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ from discord.ext import commands
 
 from bot.adapters.discord.commands import PersonalCommands, WorkshopCommands
 from bot.adapters.discord.render import ActionButton, send_kwargs
+from bot.core import incidents
 from bot.core.context import Incoming
 from bot.core.messages import Message, Outcome, Recipient, Text
 from bot.core.ports import RecipientGone, Switchboard, TransientSendError
@@ -29,7 +31,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 DMS_CLOSED = 50007
-SORRY = "Something went wrong on my side, so that didn't go through. Please try again in a minute."
 DMS_CLOSED_NOTE = (
     "{mention} I tried to send you your daily practice by direct message, but your DMs are "
     "closed to me. To open them: click this server's name → Privacy Settings → turn on "
@@ -106,6 +107,14 @@ class WholeheartedBot(commands.AutoShardedBot):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_direct_message(message)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Events (a DM) reach the adapter's failure boundary too, not discord.py's logger."""
+        error = sys.exc_info()[1]
+        if error is None:
+            return
+        message = args[0] if args and isinstance(args[0], discord.Message) else None
+        await self.adapter.report_event_failure(error, message)
 
 
 class DiscordMessenger:
@@ -212,7 +221,7 @@ class DiscordAdapter:
             outcome.replies += [
                 r for r in step.replies if last or not (isinstance(r, Text) and r.buttons)
             ]
-            outcome.notices += step.notices
+            outcome.sends_queued = outcome.sends_queued or step.sends_queued
         await self._respond(interaction, outcome, ephemeral=interaction.guild_id is not None)
 
     async def on_workshop(self, interaction: discord.Interaction[Any], line: str) -> None:
@@ -244,7 +253,7 @@ class DiscordAdapter:
         for reply in outcome.replies:
             for kwargs in send_kwargs(reply):
                 await message.channel.send(**kwargs)
-        await self.switchboard.deliver(outcome.notices)
+        self.switchboard.after(outcome)
 
     async def _respond(
         self, interaction: discord.Interaction[Any], outcome: Outcome, *, ephemeral: bool
@@ -257,7 +266,7 @@ class DiscordAdapter:
                     await interaction.response.send_message(**kwargs, ephemeral=ephemeral)
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=ephemeral)
-        await self.switchboard.deliver(outcome.notices)
+        self.switchboard.after(outcome)
 
     # --- failures -----------------------------------------------------------------------
 
@@ -290,14 +299,23 @@ class DiscordAdapter:
         await self.report_failure(interaction, error)
 
     async def report_failure(self, interaction: discord.Interaction[Any], error: Exception) -> None:
-        """Log what failed (never what anyone wrote) and give the person one sentence."""
+        """The adapter's one failure boundary, for commands, buttons and forms: an incident
+        in the log (never what anyone wrote) and one sentence with its id for the person."""
         original = getattr(error, "original", error)
-        log.error(
-            "Discord interaction failed: %s",
-            type(original).__name__,
-            exc_info=(type(original), original, original.__traceback__),
-        )
-        await self._say(interaction, SORRY)
+        incident = incidents.record(original, "a Discord interaction")
+        await self._say(interaction, incidents.apology(incident))
+
+    async def report_event_failure(
+        self, error: BaseException, message: discord.Message | None
+    ) -> None:
+        """The same boundary for gateway events: a DM that could not be handled."""
+        incident = incidents.record(error, "a Discord event")
+        if message is None:
+            return
+        try:
+            await message.channel.send(incidents.apology(incident))
+        except discord.HTTPException as failure:
+            log.warning("could not tell the person about incident %s: %s", incident, failure.status)
 
     async def _say(self, interaction: discord.Interaction[Any], text: str) -> None:
         try:

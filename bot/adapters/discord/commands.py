@@ -117,6 +117,17 @@ class PersonalCommands(commands.Cog):
     ) -> None:
         await self.run(interaction, f"/share {number}" if number else "/share")
 
+    @app_commands.command(name="undo", description=about("undo"))
+    async def undo(self, interaction: Interaction) -> None:
+        await self.run(interaction, "/undo")
+
+    @app_commands.command(name="delete", description=about("delete"))
+    @app_commands.describe(number="The reply's number in /journal")
+    async def delete(
+        self, interaction: Interaction, number: app_commands.Range[int, 1, 999_999_999]
+    ) -> None:
+        await self.run(interaction, f"/delete {number}")
+
     @app_commands.command(name="reply", description=about("reply"))
     async def reply(self, interaction: Interaction) -> None:
         await self.adapter.open_reply_form(interaction, "/reply")

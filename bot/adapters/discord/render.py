@@ -52,7 +52,10 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUST
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         adapter: DiscordAdapter = interaction.client.adapter
-        await adapter.on_button(interaction, self.action)
+        try:
+            await adapter.on_button(interaction, self.action)
+        except Exception as error:  # into the adapter's one failure boundary
+            await adapter.report_failure(interaction, error)
 
 
 def view_for(buttons: Keyboard) -> discord.ui.View | None:

@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from bot.adapters.telegram.messenger import PLATFORM, TelegramMessenger, translate_errors
+from bot.core import incidents
 from bot.core.context import Incoming
 from bot.core.messages import Message, Outcome, Recipient, Text
 from bot.core.ports import RecipientGone, Switchboard, TransientSendError
@@ -41,7 +42,6 @@ GROUP_COMMANDS = (
     BotCommand("help", "What the bot does in a group"),
     BotCommand("safety", "Who these practices are for, and where to find help"),
 )
-SORRY = "Something went wrong on my side, so that didn't go through. Please try again in a minute."
 NOT_TEXT = "I can only keep written replies. Please send your reply as a text message."
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
@@ -188,18 +188,17 @@ class TelegramAdapter:
             await self._answer_text(Recipient(PLATFORM, str(chat.id)), NOT_TEXT)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log what failed (never what anyone wrote) and give the person one sentence."""
-        error = context.error
-        log.error(
-            "Telegram update failed: %s",
-            type(error).__name__,
-            exc_info=(type(error), error, error.__traceback__) if error else None,
-        )
+        """The adapter's one failure boundary: an incident in the log (never what anyone
+        wrote), one sentence with its id for the person, and the bot goes on."""
+        if context.error is None:
+            return
+        incident = incidents.record(context.error, "a Telegram update")
         if isinstance(update, Update) and update.effective_chat is not None:
+            where = Recipient(PLATFORM, str(update.effective_chat.id))
             try:
-                await self._answer_text(Recipient(PLATFORM, str(update.effective_chat.id)), SORRY)
+                await self._answer_text(where, incidents.apology(incident))
             except (RecipientGone, TransientSendError):
-                log.warning("could not tell the person about the failure")
+                log.warning("could not tell the person about incident %s", incident)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -222,7 +221,7 @@ class TelegramAdapter:
         outcome: Outcome = await self.core.handle(incoming)
         for message in outcome.replies:
             await self._send_quietly(where, message)
-        await self.switchboard.deliver(outcome.notices)
+        self.switchboard.after(outcome)
 
     async def _answer_text(self, where: Recipient, text: str) -> None:
         await self.messenger.send(where, Text(text))

@@ -1,0 +1,90 @@
+"""What the bot is waiting for from one person: one typed state, read and written here only.
+
+Two things can be open at once, and which happened last decides what free text means:
+
+- a *question* the bot asked (an onboarding step, a confirmation). It takes only text that
+  parses as its answer, and only while no practice was shown after it was asked;
+- the *practice in focus*: the one whose Reply button was pressed or that `/today` showed.
+  (A daily practice that arrives is in focus by its delivery time, see `replies.target`.)
+
+Everything else a person writes is kept: as a reply to the practice in focus, or as a note.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from db.models import Person
+
+
+class Question(StrEnum):
+    CONSENT = "consent"
+    TIME = "time"
+    ZONE = "zone"
+    DAYS = "days"
+    THEMES = "themes"
+    FORGET = "forget"
+    DELETE = "delete"  # deleting one reply; `Conversation.about` is its number
+
+
+# Onboarding asks these in order; the last four are settings of the same names.
+ONBOARDING: tuple[Question, ...] = (
+    Question.CONSENT,
+    Question.TIME,
+    Question.ZONE,
+    Question.DAYS,
+    Question.THEMES,
+)
+SETTING_QUESTIONS = frozenset(ONBOARDING[1:])
+
+
+class FocusKind(StrEnum):
+    DELIVERY = "delivery"  # a daily practice (`deliveries` row)
+    POST = "post"  # a workshop's practice (`workshop_posts` row)
+
+
+class Conversation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question: Question | None = None
+    about: int | None = None
+    asked_at: datetime | None = None
+    focus: FocusKind | None = None
+    focus_id: int | None = None
+    focus_at: datetime | None = None
+
+
+def of(person: Person) -> Conversation:
+    return Conversation.model_validate(person.conversation or {})
+
+
+def _save(person: Person, state: Conversation) -> None:
+    person.conversation = state.model_dump(mode="json", exclude_none=True)
+
+
+def ask(person: Person, question: Question, now: datetime, about: int | None = None) -> None:
+    """Ask one question; it replaces whatever question was open before."""
+    _save(
+        person,
+        of(person).model_copy(update={"question": question, "about": about, "asked_at": now}),
+    )
+
+
+def settle(person: Person) -> None:
+    """The open question is answered, or no longer applies."""
+    _save(person, of(person).model_copy(update={"question": None, "about": None, "asked_at": None}))
+
+
+def focus_on(person: Person, kind: FocusKind, row_id: int, now: datetime) -> None:
+    """From now on free text replies to this practice, until another is shown."""
+    _save(
+        person, of(person).model_copy(update={"focus": kind, "focus_id": row_id, "focus_at": now})
+    )
+
+
+def onboarding_question(person: Person) -> Question | None:
+    question = of(person).question
+    return question if question in ONBOARDING else None

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import re
 import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+import pytest
+
+from bot.adapters.terminal import TerminalChat
+from bot.core import service
+from bot.core.clock import ManualClock
+from bot.core.messages import Outcome
+from bot.core.service import Core
 
 SCRIPT = Path(__file__).parent / "scripts" / "couple_week.txt"
 CARD = re.compile(r"^(?:Today's practice|Here is today's practice again) · (.+):$")
@@ -88,3 +98,81 @@ def test_startup_says_it_opens_the_terminal_chat_without_tokens(tmp_path: Path) 
         in result.stderr
     )
     assert "/journal" in result.stdout
+
+
+WORDS_SCRIPT = (
+    "/start\n/start agree\n7:30\nEurope/Berlin\n/today\n"
+    "i felt a bit shy about it, then glad\nParis\n"
+    "/forget\na thought while it asks\nno\n"
+    "/skip #²\n/share ①\n/start ws-⁹\n/journal 99999999999999999999\n"
+    "/skip #99999999999999999999\n/reply #grateful for the walk\n"
+    "thanks\n\x1b[A\n"
+)
+
+
+def test_every_word_is_kept_and_no_line_ends_the_chat(tmp_path: Path) -> None:
+    script = WORDS_SCRIPT.encode() + b"half a \xed\xa0\x80 character\n/journal\n"
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
+    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'data' / 'bot.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "try"],
+        input=script,
+        capture_output=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, err
+    assert "Traceback" not in out + err
+    assert "You're set up" in out and "still open" in out and "Kept. Nothing was deleted" in out
+    for sentence in (
+        "no longer in your history",
+        "not paired",
+        "doesn't lead to a workshop practice",
+        "/journal 2 for older ones",
+        "acknowledgement",
+        "nothing in that message I could read",
+    ):
+        assert sentence in out, sentence
+    journal = out.rsplit("Your journal", 1)[1]
+    for kept in (
+        "i felt a bit shy about it, then glad",
+        "Paris",
+        "a thought while it asks",
+        "#grateful for the walk",
+        "half a \ufffd",
+    ):
+        assert kept in journal, kept
+    assert "thanks" not in journal
+
+
+def test_an_unexpected_error_is_an_apology_and_the_chat_goes_on(
+    core: Core,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "boom: " + "what she wrote"
+
+    def broken(*args: object) -> Outcome:
+        raise RuntimeError(secret)
+
+    monkeypatch.setitem(service._HANDLERS, "journal", broken)
+    out = io.StringIO()
+    chat = TerminalChat(
+        core,
+        clock,  # type: ignore[arg-type]
+        stdin=io.StringIO("/start\n/journal private words\n/help\n"),
+        stdout=out,
+        tick_seconds=20,
+        files_dir=tmp_path,
+    )
+    asyncio.run(chat.run())
+    transcript = out.getvalue()
+    assert "Something went wrong on my side" in transcript and "Incident" in transcript
+    assert "Here is what I understand" in transcript  # the line after still answered
+    assert "incident" in caplog.text
+    assert "what she wrote" not in caplog.text and "private words" not in caplog.text

@@ -9,6 +9,7 @@ makes a script of lines a readable transcript.
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import re
 import sys
@@ -184,6 +185,10 @@ class TerminalChat:
 
 
 async def run_terminal(core: Core, clock: ShiftedClock, tick_seconds: float) -> None:
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # A byte that is not UTF-8 (a paste from another encoding) becomes U+FFFD instead
+        # of an error that would end the chat.
+        sys.stdin.reconfigure(errors="replace")
     chat = TerminalChat(
         core,
         clock,

@@ -410,13 +410,19 @@ def record_sent(
     row = session.get(OUTBOXES[kind], row_id)
     if row is None:
         return
-    row.status = "sent"
     row.sent_at = ctx.clock.now()
     row.lease_until = None
     if message_id is not None:
         row.platform_message_id = message_id
+    _close(row, "sent")
+
+
+def _close(row: Outbox, status: str) -> None:
+    """A row is done with; a notice's text goes, since no copy is kept that need not be
+    (a shared reply stays in the recipient's journal)."""
+    row.status = status
     if isinstance(row, Notice):
-        row.ciphertext = b""  # delivered: the recipient's copy is the one in their chat
+        row.ciphertext = b""
 
 
 def record_failure(
@@ -434,7 +440,7 @@ def record_failure(
     now = ctx.clock.now()
     row.lease_until = None
     if permanent:
-        row.status = "failed"
+        _close(row, "failed")
         if isinstance(row, WorkshopPost):
             workshop = session.get(Workshop, row.workshop_id)
             if workshop is not None and workshop.ended_at is None:
@@ -449,7 +455,7 @@ def record_failure(
             log.info("person %s cannot be reached; not sending until they write again", person.id)
         return
     if row.attempts >= MAX_ATTEMPTS:
-        row.status = "failed"
+        _close(row, "failed")
         log.warning("%s %s failed %s times; giving up", kind, row.id, row.attempts)
         return
     row.status = "pending"

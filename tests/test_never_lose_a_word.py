@@ -136,9 +136,7 @@ def test_a_workshop_member_who_never_started_keeps_every_message(bot: Harness) -
         ("/pause ⁵", "number of days"),
     ],
 )
-def test_odd_numbers_get_a_sentence_not_a_traceback(
-    bot: Harness, line: str, expected: str
-) -> None:
+def test_odd_numbers_get_a_sentence_not_a_traceback(bot: Harness, line: str, expected: str) -> None:
     bot.onboard("ana")
     bot.onboard("ben")
     bot.pair("ana", "ben")
@@ -297,3 +295,31 @@ def test_a_share_made_while_the_partners_platform_is_down_arrives_once_it_is_up(
         assert len(later.texts_for("bob")) == len(texts)
     finally:
         loop.close()
+
+
+def test_a_paste_too_long_for_any_platform_is_refused_in_one_sentence(bot: Harness) -> None:
+    bot.onboard("ana")
+    bot.say("ana", "/today")
+    assert "Nothing was saved: please send it in a few pieces" in bot.say("ana", "x" * 50_000)
+    assert replies_of(bot, "ana") == []
+
+
+def test_a_reply_form_naming_a_workshop_practice_keeps_later_messages_with_it(
+    bot: Harness,
+) -> None:
+    """Discord's reply form sends `/reply ws-N TEXT`; the next plain message belongs there too."""
+    bot.say_in_group("fay", "-100", "/workshop start lighten-up 05:01 UTC", admin=True)
+    bot.clock.advance(timedelta(minutes=2))
+    bot.tick()
+    (post_action,) = [
+        b.action
+        for to, m in bot.messenger.sent
+        if to == "-100"
+        for row in m.buttons  # type: ignore[union-attr]
+        for b in row
+    ]
+    assert "Nobody in the group" in bot.say("mia", f"{post_action} first thought")
+    assert "Nobody in the group" in bot.say("mia", "and a second one, a moment later")
+    with bot.core.db.transaction() as session:
+        posts = session.scalars(select(Reply.workshop_post_id).order_by(Reply.number)).all()
+    assert len(posts) == 2 and posts[0] is not None and posts[0] == posts[1]

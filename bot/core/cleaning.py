@@ -23,7 +23,8 @@ _ESCAPES = re.compile(
 # that only confuse parsing (zero-width space, BOM) but keep ZWJ, which emoji need.
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 NAME_LIMIT = 128
-LINE_LIMIT = 20_000  # far above any platform's message size; longer input is cut here
+# Ten times a Telegram message; only a paste into the terminal chat can be longer.
+INPUT_LIMIT = 40_960
 
 
 def clean_text(raw: str) -> str:
@@ -31,7 +32,7 @@ def clean_text(raw: str) -> str:
     text = raw.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _INVISIBLE.sub("", _ESCAPES.sub("", text))
-    return unicodedata.normalize("NFC", text)[:LINE_LIMIT]
+    return unicodedata.normalize("NFC", text)
 
 
 def clean_name(raw: str) -> str:

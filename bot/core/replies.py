@@ -251,6 +251,10 @@ def start_reply(session: Session, ctx: Context, person: Person, args: str) -> Ou
     text = rest if chosen is not None else args.strip()
     if chosen is None:
         chosen = target(session, ctx, person)
+    if chosen is not None:
+        # The practice a person names (a Reply button, a reply form) is the one their
+        # next messages go to as well.
+        conversation.focus_on(person, chosen.kind, chosen.row.id, ctx.clock.now())
     if text:
         return save(session, ctx, person, text, chosen)
     if chosen is None:
@@ -258,7 +262,6 @@ def start_reply(session: Session, ctx: Context, person: Person, args: str) -> Ou
             "There's no practice to reply to yet. Anything you write now is kept as a private "
             "note in your journal; /today gives you today's practice."
         )
-    conversation.focus_on(person, chosen.kind, chosen.row.id, ctx.clock.now())
     practice = ctx.catalog.get(chosen.practice_id)
     name = f" to “{practice.title}”" if practice else ""
     group = "; the workshop group never sees it" if chosen.kind is FocusKind.POST else ""

@@ -24,7 +24,7 @@ from bot.core import (
     replies,
     workshops,
 )
-from bot.core.cleaning import clean_incoming
+from bot.core.cleaning import INPUT_LIMIT, clean_incoming
 from bot.core.context import Context, Incoming
 from bot.core.conversation import SETTING_QUESTIONS, Question
 from bot.core.deliveries import Send
@@ -99,6 +99,11 @@ class Core:
         return await asyncio.to_thread(self.handle_sync, incoming)
 
     def handle_sync(self, incoming: Incoming) -> Outcome:
+        if len(incoming.text) > INPUT_LIMIT:
+            return Outcome().say(
+                f"That message is {len(incoming.text):,} characters, more than I take in one "
+                f"go ({INPUT_LIMIT:,}). Nothing was saved: please send it in a few pieces."
+            )
         try:
             with self.db.transaction() as session:
                 return self._dispatch(session, clean_incoming(incoming))

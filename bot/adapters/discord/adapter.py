@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from typing import Any
 
@@ -38,6 +39,12 @@ DMS_CLOSED_NOTE = (
 )
 # Discord allows 50 requests a second per bot; bulk sends stay well below it.
 SENDS_PER_SECOND = 40
+# A Reply button names only its practice (`/reply #12`, `/reply ws-7`) and opens the form;
+# a button that already carries the words ("Keep it in my journal") keeps them at once.
+REPLY_FORM = re.compile(r"/reply(?: (?:#|ws-)[0-9]+)?")
+# discord.py logs whole gateway events and REST bodies at DEBUG: the text of DMs and forms,
+# of replies sent, and interaction tokens. Nothing below INFO leaves these loggers.
+PAYLOAD_LOGGERS = ("discord.gateway", "discord.http", "discord.webhook.async_")
 # Voice is not used; without this discord.py warns at every start that it is unavailable.
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
@@ -52,6 +59,22 @@ def intents() -> discord.Intents:
     chosen.guilds = True
     chosen.dm_messages = True
     return chosen
+
+
+class NoPayloads(logging.Filter):
+    """Drops discord.py's DEBUG records, which quote what people wrote (README: reply text
+    is never logged, at any level)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_NO_PAYLOADS = NoPayloads()
+
+
+def keep_words_out_of_logs() -> None:
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).addFilter(_NO_PAYLOADS)  # once: addFilter skips duplicates
 
 
 class ReplyForm(discord.ui.Modal):
@@ -163,6 +186,7 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
     ) -> None:
         assert settings.discord_bot_token is not None
+        keep_words_out_of_logs()
         self.settings = settings
         self.core = core
         self.switchboard = switchboard
@@ -229,7 +253,7 @@ class DiscordAdapter:
         await self._respond(interaction, outcome, ephemeral=True)
 
     async def on_button(self, interaction: discord.Interaction[Any], action: str) -> None:
-        if action.startswith("/reply"):
+        if REPLY_FORM.fullmatch(action):
             await self.open_reply_form(interaction, action)
         else:
             await self.on_command(interaction, action)
@@ -250,10 +274,14 @@ class DiscordAdapter:
                 reply_to_message_id=str(reference) if reference else None,
             )
         )
-        for reply in outcome.replies:
-            for kwargs in send_kwargs(reply):
-                await message.channel.send(**kwargs)
         self.switchboard.after(outcome)
+        try:
+            for reply in outcome.replies:
+                for kwargs in send_kwargs(reply):
+                    await message.channel.send(**kwargs)
+        except discord.HTTPException as error:
+            # What they wrote is already kept; "please try again" would only store it twice.
+            log.warning("an answer to a DM could not be sent: %s", error.status)
 
     async def _respond(
         self, interaction: discord.Interaction[Any], outcome: Outcome, *, ephemeral: bool

@@ -2,7 +2,8 @@
 
 Every button's `custom_id` is `wh:` followed by its core action, and one `DynamicItem`
 class answers all of them, so a button keeps working after a restart with nothing kept in
-memory. A `/reply` button opens a form (modal) instead, because replies are written there.
+memory. A Reply button (a `/reply` that names only its practice) opens a form (modal)
+instead, because replies are written there.
 """
 
 from __future__ import annotations

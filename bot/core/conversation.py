@@ -52,6 +52,8 @@ class Conversation(BaseModel):
     question: Question | None = None
     about: int | None = None
     asked_at: datetime | None = None
+    # An onboarding step set aside to answer another setting first; asked again after it.
+    resume: Question | None = None
     focus: FocusKind | None = None
     focus_id: int | None = None
     focus_at: datetime | None = None
@@ -65,17 +67,23 @@ def _save(person: Person, state: Conversation) -> None:
     person.conversation = state.model_dump(mode="json", exclude_none=True)
 
 
-def ask(person: Person, question: Question, now: datetime, about: int | None = None) -> None:
+def ask(
+    person: Person,
+    question: Question,
+    now: datetime,
+    *,
+    about: int | None = None,
+    resume: Question | None = None,
+) -> None:
     """Ask one question; it replaces whatever question was open before."""
-    _save(
-        person,
-        of(person).model_copy(update={"question": question, "about": about, "asked_at": now}),
-    )
+    update = {"question": question, "about": about, "asked_at": now, "resume": resume}
+    _save(person, of(person).model_copy(update=update))
 
 
 def settle(person: Person) -> None:
     """The open question is answered, or no longer applies."""
-    _save(person, of(person).model_copy(update={"question": None, "about": None, "asked_at": None}))
+    update = {"question": None, "about": None, "asked_at": None, "resume": None}
+    _save(person, of(person).model_copy(update=update))
 
 
 def focus_on(person: Person, kind: FocusKind, row_id: int, now: datetime) -> None:
@@ -86,5 +94,10 @@ def focus_on(person: Person, kind: FocusKind, row_id: int, now: datetime) -> Non
 
 
 def onboarding_question(person: Person) -> Question | None:
-    question = of(person).question
-    return question if question in ONBOARDING else None
+    """The onboarding step in progress, for someone not set up yet: the one set aside for
+    another setting, else the open question."""
+    if person.onboarded_at is not None:
+        return None
+    state = of(person)
+    step = state.resume or state.question
+    return step if step in ONBOARDING else None

@@ -244,6 +244,9 @@ def advance_onboarding(
     person: Person, ctx: Context, finished: Question, outcome: Outcome
 ) -> Outcome:
     """Move past `finished` if it was the current step, and ask the next question."""
+    state = conversation.of(person)
+    if state.resume is not None and state.question is finished:
+        return ask_next(person, ctx, state.resume, outcome)  # back to where onboarding was
     if conversation.onboarding_question(person) is not finished:
         return outcome
     if finished is Question.CONSENT:
@@ -289,17 +292,16 @@ def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outco
     """Change one setting from typed words or a button; say what changed and what is next."""
     outcome = Outcome()
     if field in {q.value for q in conversation.SETTING_QUESTIONS} and not value:
-        question = Question(field)
-        if conversation.onboarding_question(person) is None:
-            conversation.ask(person, question, ctx.clock.now())
-        return outcome.say(*setting_prompt(person, question))
+        return _ask_setting(
+            person, ctx, Question(field), outcome, *setting_prompt(person, Question(field))
+        )
     if field == "time":
         person.local_time = format_time(parse_time(value))
         confirmation = f"Time set to {person.local_time}."
     elif field == "zone":
         region = next((r for r in ZONE_REGIONS if r.lower() == value.strip().lower()), None)
         if region is not None:
-            return outcome.say(*zone_prompt(region))
+            return _ask_setting(person, ctx, Question.ZONE, outcome, *zone_prompt(region))
         person.timezone = parse_zone(value)
         local_now = ctx.clock.now().astimezone(zone_of(person))
         confirmation = f"Time zone set to {person.timezone} (it is {local_now:%H:%M} there now)."
@@ -328,6 +330,16 @@ def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outco
     if conversation.of(person).question is question:
         conversation.settle(person)
     return outcome.say(confirmation + " " + describe_next(person))
+
+
+def _ask_setting(
+    person: Person, ctx: Context, question: Question, outcome: Outcome, body: str, keys: Keyboard
+) -> Outcome:
+    """Ask about one setting; an onboarding step it interrupts is asked again after it."""
+    step = conversation.onboarding_question(person)
+    resume = step if step is not None and step is not question else None
+    conversation.ask(person, question, ctx.clock.now(), resume=resume)
+    return outcome.say(body, keys)
 
 
 def _themes_from(person: Person, value: str) -> tuple[Theme, ...]:

@@ -26,7 +26,6 @@ from bot.core.deliveries import RECENT_DAYS, latest_delivery, own_delivery
 from bot.core.messages import Button, Keyboard, Outcome
 from bot.core.parsing import InputError
 from bot.core.people import zone_of
-from bot.core.rendering import split_for_limit
 from bot.core.texts import CRISIS_REPLY, SHARE_NOTE
 from db.models import Delivery, Person, ReceivedShare, Reply, WorkshopPost
 
@@ -154,7 +153,7 @@ def save(
     body = text.strip()
     if not body:
         raise InputError("That reply is empty. Write a few words, then send them again.")
-    pieces = split_for_limit(body, MAX_REPLY_CHARS)
+    pieces = parts_of(body, MAX_REPLY_CHARS)
     numbers = [_store(session, ctx, person, piece, found) for piece in pieces]
     flagged = sounds_like_crisis(body)
     undo: Keyboard = ((Button("Undo", "/undo " + " ".join(map(str, numbers))),),)
@@ -174,6 +173,35 @@ def save(
     return Outcome().say(
         f"Saved privately{title}{parts} as {listed}. Only you can read it.{where}", undo
     )
+
+
+def parts_of(text: str, limit: int) -> list[str]:
+    """Cut a reply into parts of about `limit` characters that, put back together, are
+    exactly the text: at a line break where there is one, else a space, else anywhere.
+
+    Every part holds some words; a run of blank space stays with the part before it.
+    """
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        words_from = len(window) - len(window.lstrip())
+        if words_from == len(window):  # only blank space here: it goes with the part before
+            blank = len(rest) - len(rest.lstrip())
+            parts[-1] += rest[:blank]
+            rest = rest[blank:]
+            continue
+        cut = max(window.rfind("\n", words_from + 1), 0) or max(
+            window.rfind(" ", words_from + 1), 0
+        )
+        cut = cut + 1 if cut else limit
+        parts.append(rest[:cut])
+        rest = rest[cut:]
+    if rest.strip() or not parts:
+        parts.append(rest)
+    else:
+        parts[-1] += rest
+    return parts
 
 
 def _numbers(numbers: list[int]) -> str:

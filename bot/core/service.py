@@ -243,13 +243,16 @@ class Core:
 
     def _agree(self, person: Person) -> Outcome:
         """The consent button, also when it is pressed again on an old message."""
-        if person.consented_at is None:
+        step = conversation.onboarding_question(person)
+        if person.consented_at is None or step is Question.CONSENT:
             conversation.ask(person, Question.CONSENT, self.ctx.clock.now())
             return people.advance_onboarding(person, self.ctx, Question.CONSENT, Outcome())
         if person.onboarded_at is None:
-            step = conversation.onboarding_question(person) or Question.TIME
             return people.ask_next(
-                person, self.ctx, step, Outcome().say("You've already agreed; thank you.")
+                person,
+                self.ctx,
+                step or Question.TIME,
+                Outcome().say("You've already agreed; thank you."),
             )
         return Outcome().say(
             "You've already agreed and you're set up. " + people.describe_next(person)

@@ -4,30 +4,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
 from bot.adapters.telegram import TelegramAdapter
 from bot.core.catalog import Catalog
 from bot.core.clock import ManualClock
-from bot.core.context import Context
 from bot.core.crypto import ReplyCipher
 from bot.core.ports import Switchboard
-from bot.core.service import Core
 from bot.core.texts import COMMANDS
-from bot.core.ticker import Ticker
 from bot.settings import Settings
 from db.models import Person
-from db.session import Database
 from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.telegram_world import (
+    ANA,
+    BEN,
+    GROUP,
+    MIA,
+    World,
+    running_world,
+    serve_fake,
+    sqlite_core,
+)
 
-ANA, BEN, MIA = 1001, 1002, 1003
-GROUP = -100555
 SECRET = "a private thought that must stay between me and the bot"
 STICKER = {
     "file_id": "s",
@@ -40,87 +42,10 @@ STICKER = {
 }
 
 
-@dataclass
-class World:
-    fake: FakeTelegram
-    core: Core
-    clock: ManualClock
-    ticker: Ticker
-
-    async def tick(self) -> None:
-        await self.ticker.tick()
-
-    def last_text(self, chat: int) -> str:
-        texts = self.fake.texts(chat)
-        return texts[-1] if texts else ""
-
-    async def say(
-        self,
-        user: int,
-        name: str,
-        text: str,
-        *,
-        expect: str,
-        chat: int | None = None,
-        reply_to: int | None = None,
-    ) -> str:
-        """Send a line and wait until the bot's answer containing `expect` arrives."""
-        where = chat if chat is not None else user
-        before = len(self.fake.sent(where))
-        self.fake.message(user, name, text, chat_id=chat, reply_to=reply_to)
-        await self.fake.wait_for(lambda: any(expect in t for t in self.fake.texts(where)[before:]))
-        return "\n".join(self.fake.texts(where)[before:])
-
-    async def press(self, user: int, name: str, data: str, *, expect: str) -> str:
-        before = len(self.fake.sent(user))
-        self.fake.press(user, name, data)
-        await self.fake.wait_for(lambda: any(expect in t for t in self.fake.texts(user)[before:]))
-        return "\n".join(self.fake.texts(user)[before:])
-
-    async def onboard(self, user: int, name: str, time: str = "07:00", zone: str = "UTC") -> None:
-        await self.say(user, name, "/start", expect="Shall we begin")
-        await self.say(user, name, "yes", expect="What time")
-        await self.say(user, name, time, expect="Which time zone")
-        await self.say(user, name, zone, expect="Which days")
-        await self.say(user, name, "daily", expect="Which themes")
-        await self.say(user, name, "core", expect="all set")
-
-
-async def serve_fake(fake: FakeTelegram) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return runner, f"http://127.0.0.1:{port}/bot"
-
-
-def sqlite_core(path: Path, catalog: Catalog, cipher: ReplyCipher, clock: ManualClock) -> Core:
-    database = Database(f"sqlite:///{path}")
-    database.upgrade()
-    return Core(database, Context(catalog=catalog, cipher=cipher, clock=clock))
-
-
 @pytest.fixture
 async def world(tmp_path: Path, catalog: Catalog, cipher: ReplyCipher) -> AsyncIterator[World]:
-    fake = FakeTelegram()
-    runner, base_url = await serve_fake(fake)
-    clock = ManualClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
-    core = sqlite_core(tmp_path / "tg.sqlite3", catalog, cipher, clock)
-    settings = Settings(
-        _env_file=None,
-        telegram_bot_token=TOKEN,  # type: ignore[call-arg]
-        telegram_api_base_url=base_url,
-    )
-    switchboard = Switchboard()
-    adapter = TelegramAdapter(settings, core, switchboard)
-    await adapter.start()
-    try:
-        yield World(fake, core, clock, Ticker(core, switchboard))
-    finally:
-        await adapter.stop()
-        await runner.cleanup()
-        core.db.dispose()
+    async with running_world(tmp_path, catalog, cipher) as running:
+        yield running
 
 
 async def test_commands_are_registered_for_private_chats_and_groups(world: World) -> None:

@@ -46,11 +46,45 @@ NOT_TEXT = "I can only keep written replies. Please send your reply as a text me
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
+class NoWordsFromTheLibrary(logging.Filter):
+    """python-telegram-bot logs whole updates and Bot API calls at DEBUG: what people wrote
+    and what the bot answered them (README: reply text is never logged, at any level). Its
+    records keep what happened (which endpoint was called, which updates arrived) and lose
+    the contents."""
+
+    KEEP_FIRST = frozenset(
+        {
+            "Calling Bot API endpoint `%s` with parameters `%s`",
+            "Call to Bot API endpoint `%s` finished with return value `%s`",
+            "Getting updates: %s",  # update ids only
+        }
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            kept = 1 if isinstance(record.msg, str) and record.msg in self.KEEP_FIRST else 0
+            record.args = record.args[:kept] + ("[not logged]",) * (len(record.args) - kept)
+        elif record.args:  # a mapping: PTB does not use one, but nothing of it is kept
+            record.msg, record.args = f"{record.msg} [details not logged]", None
+        return True
+
+
+_NO_WORDS = NoWordsFromTheLibrary()
+
+
+def keep_words_out_of_logs() -> None:
+    """On every python-telegram-bot logger (a logger's filter does not reach its children)."""
+    names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] == "telegram"]
+    for name in names:
+        logging.getLogger(name).addFilter(_NO_WORDS)  # addFilter skips one already added
+
+
 class TelegramAdapter:
     """Owns the PTB `Application`; `start()` and `stop()` fit into one shared event loop."""
 
     def __init__(self, settings: Settings, core: Core, switchboard: Switchboard) -> None:
         assert settings.telegram_bot_token is not None
+        keep_words_out_of_logs()
         self.settings = settings
         self.core = core
         self.switchboard = switchboard

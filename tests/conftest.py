@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 from sqlalchemy import text
 
 from bot.core.catalog import Catalog, load_catalog
@@ -18,6 +19,26 @@ from bot.core.service import Core
 from db.models import Base
 from db.session import Database
 from tests.harness import Harness
+
+# Property tests (tests/test_properties.py). "ci", the default, runs the same examples every
+# time and reports a failure as found; "minimise" runs those same examples and shrinks a
+# failure to a minimal case (slow: minutes); "long" runs a thousand new ones per test.
+_RELAXED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+_NO_SHRINKING = [Phase.explicit, Phase.generate, Phase.target]
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=60,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=_RELAXED,
+    phases=_NO_SHRINKING,
+)
+settings.register_profile(
+    "minimise", settings.get_profile("ci"), phases=[*_NO_SHRINKING, Phase.shrink]
+)
+settings.register_profile("long", max_examples=1000, deadline=None, suppress_health_check=_RELAXED)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 _pg_database: Database | None = None

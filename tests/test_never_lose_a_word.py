@@ -323,3 +323,23 @@ def test_a_reply_form_naming_a_workshop_practice_keeps_later_messages_with_it(
     with bot.core.db.transaction() as session:
         posts = session.scalars(select(Reply.workshop_post_id).order_by(Reply.number)).all()
     assert len(posts) == 2 and posts[0] is not None and posts[0] == posts[1]
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("/today I loved yesterday's one", "I loved yesterday's one"),
+        ("/stop we're travelling for a month", "we're travelling for a month"),
+        ("/skip #1 too tired tonight, sorry", "too tired tonight, sorry"),
+        ("/skip #1\non the next line", "on the next line"),
+        ("/skip not today, it's been a long day", "not today, it's been a long day"),
+    ],
+)
+def test_words_written_after_a_command_that_takes_none_are_kept(
+    bot: Harness, line: str, words: str
+) -> None:
+    bot.onboard("ana")
+    bot.say("ana", "/today")
+    answer = bot.say("ana", line)
+    assert "Saved privately" in answer
+    assert replies_of(bot, "ana") == [words]

@@ -348,6 +348,24 @@ def reply_text(args: str) -> tuple[bool, str]:
     return False, args.strip()
 
 
+# The rule for words written after a command that takes none (README: what the bot treats
+# as a reply): they are kept as free text once the command has run.
+WORDLESS = frozenset({"today", "resume", "stop", "pair", "unpair", "export"})
+PRACTICE_ONLY = frozenset({"skip", "snooze", "more", "less"})
+
+
+def words_after(name: str, args: str) -> str:
+    """The words after a command that are somebody's to keep ("" when there are none)."""
+    if name in WORDLESS:
+        return args.strip()
+    if name in PRACTICE_ONLY:
+        match = re.match(r"(\S+)\s*(.*)", args.strip(), re.DOTALL)
+        if match and match.group(1).startswith("#"):
+            return match.group(2).strip()
+        return args.strip()
+    return ""
+
+
 def brief(text: str) -> str:
     """A long text, shortened for a failure message."""
     return repr(text) if len(text) <= 80 else f"{text[:60]!r}... ({len(text):,} characters)"
@@ -592,14 +610,20 @@ class Conversations(RuleBasedStateMachine):
             assert [number for _, number, _ in gone] == [b.state.about]
 
     def check_command(self, name: str, args: str, b: Seen | None, a: Seen | None) -> None:
-        """2: only /reply stores words; only /undo, /delete and /forget remove them."""
+        """2: only /reply, and words after a command that takes none, store words; only
+        /undo, /delete and /forget remove them."""
         if a is None:
             assert b is None or name == "forget", f"/{name} removed the person"
             return
         kept = b.replies if b is not None else ()
         new = [r for r in a.replies if r not in kept]
         gone = [r for r in kept if r not in a.replies]
-        if name != "reply":
+        if words := words_after(name, args):
+            parts = [part for _, _, part in new]
+            if new:  # nothing is kept when the command itself was refused
+                why = kept_exactly(parts, words)
+                assert why is None, f"{why}: {brief(words)} kept as {[brief(p) for p in parts]}"
+        elif name != "reply":
             assert not new, f"/{name} stored words"
         else:
             names_practice, text = reply_text(args)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,15 +25,16 @@ CARD = re.compile(r"^(?:Today's practice|Here is today's practice again) · (.+)
 
 
 def run_cli(
-    args: list[str], tmp_path: Path, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
+    args: list[str], tmp_path: Path, stdin: str | bytes = "", **env: str
+) -> subprocess.CompletedProcess[Any]:
+    """`wholehearted ARGS` with no tokens; text in and out, or bytes when stdin is bytes."""
     environment = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
     environment.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'bot.sqlite3'}", **env})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
-        text=True,
+        text=isinstance(stdin, str),
         cwd=tmp_path,
         env=environment,
         timeout=120,
@@ -112,17 +114,7 @@ WORDS_SCRIPT = (
 
 def test_every_word_is_kept_and_no_line_ends_the_chat(tmp_path: Path) -> None:
     script = WORDS_SCRIPT.encode() + b"half a \xed\xa0\x80 character\n/journal\n"
-    environment = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
-    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'data' / 'bot.sqlite3'}"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "try"],
-        input=script,
-        capture_output=True,
-        cwd=tmp_path,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(["try"], tmp_path, stdin=script)
     out, err = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, err
     assert "Traceback" not in out + err

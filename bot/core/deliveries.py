@@ -11,9 +11,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.core import conversation, notices, workshops
 from bot.core.catalog import Audience, Practice
@@ -324,19 +325,9 @@ def claim_sends(
     now = ctx.clock.now()
     _give_up_on_lost_sends(session, now)
     sends: list[Send] = []
-    deliveries = session.execute(
-        select(Delivery, Person)
-        .join(Person, Person.id == Delivery.person_id)
-        .where(
-            Delivery.status == "pending",
-            Delivery.due_at <= now,
-            Person.platform.in_(platforms),
-        )
-        .order_by(Delivery.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=Delivery)
-    ).all()
-    for delivery, person in deliveries:
+    for delivery, person in _due(
+        session, Delivery, Person, Delivery.person_id, platforms, now, limit
+    ):
         _lease(delivery, now)
         day = f"{delivery.practice_date:%A %d %B}"
         intro = (
@@ -347,42 +338,43 @@ def claim_sends(
         sends.append(
             Send("delivery", delivery.id, recipient_of(person), card_for(ctx, delivery, intro))
         )
-    posts = session.execute(
-        select(WorkshopPost, Workshop)
-        .join(Workshop, Workshop.id == WorkshopPost.workshop_id)
-        .where(
-            WorkshopPost.status == "pending",
-            WorkshopPost.due_at <= now,
-            Workshop.platform.in_(platforms),
-        )
-        .order_by(WorkshopPost.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=WorkshopPost)
-    ).all()
-    for post, workshop in posts:
+    for post, workshop in _due(
+        session, WorkshopPost, Workshop, WorkshopPost.workshop_id, platforms, now, limit
+    ):
         _lease(post, now)
-        sends.append(
-            Send(
-                "post",
-                post.id,
-                workshops.chat_recipient(workshop),
-                workshops.post_card(ctx, post, workshop),
-            )
-        )
-    waiting = session.execute(
-        select(Notice, Person)
-        .join(Person, Person.id == Notice.person_id)
-        .where(Notice.status == "pending", Notice.due_at <= now, Person.platform.in_(platforms))
-        .order_by(Notice.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=Notice)
-    ).all()
-    for notice, person in waiting:
+        recipient = workshops.chat_recipient(workshop)
+        sends.append(Send("post", post.id, recipient, workshops.post_card(ctx, post, workshop)))
+    for notice, person in _due(session, Notice, Person, Notice.person_id, platforms, now, limit):
         _lease(notice, now)
-        sends.append(
-            Send("notice", notice.id, recipient_of(person), notices.message_of(ctx, notice))
-        )
+        message = notices.message_of(ctx, notice)
+        sends.append(Send("notice", notice.id, recipient_of(person), message))
     return sends
+
+
+RowT = TypeVar("RowT", Delivery, WorkshopPost, Notice)
+OwnerT = TypeVar("OwnerT", Person, Workshop)
+
+
+def _due(
+    session: Session,
+    model: type[RowT],
+    owner: type[OwnerT],
+    owner_id: InstrumentedAttribute[int],
+    platforms: Sequence[str],
+    now: datetime,
+    limit: int,
+) -> list[tuple[RowT, OwnerT]]:
+    """Pending rows of one outbox that are due, with the person or workshop they go to,
+    locked with SKIP LOCKED so several workers split them."""
+    rows = session.execute(
+        select(model, owner)
+        .join(owner, owner.id == owner_id)
+        .where(model.status == "pending", model.due_at <= now, owner.platform.in_(platforms))
+        .order_by(model.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=model)
+    ).all()
+    return [(row, who) for row, who in rows]
 
 
 def _lease(row: Outbox, now: datetime) -> None:

@@ -238,7 +238,7 @@ def _store(session: Session, ctx: Context, person: Person, body: str, found: Tar
     return number
 
 
-def _split_reference(args: str) -> tuple[str, str]:
+def split_reference(args: str) -> tuple[str, str]:
     """`#12 text` → ("#12", "text"); the text keeps its own line breaks."""
     match = re.match(r"(\S+)\s*(.*)", args.strip(), re.DOTALL)
     return (match.group(1), match.group(2)) if match else ("", "")
@@ -274,7 +274,7 @@ def start_reply(session: Session, ctx: Context, person: Person, args: str) -> Ou
     question was open; with text, it is saved at once. Text that does not start with a
     reference (`/reply #grateful for the walk`) is all reply.
     """
-    token, rest = _split_reference(args)
+    token, rest = split_reference(args)
     chosen = referenced(session, ctx, person, token)
     text = rest if chosen is not None else args.strip()
     if chosen is None:
@@ -348,7 +348,7 @@ def undo(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
 
 def delete_reply(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
     """`/delete 3` asks; `/delete 3 yes` (or yes to the question) deletes; no keeps it."""
-    token, rest = _split_reference(args)
+    token, rest = split_reference(args)
     if not token:
         raise InputError("Which reply? /journal shows their numbers; then type /delete 3.")
     reply = _reply_numbered(session, person, token, "delete")

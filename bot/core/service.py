@@ -58,6 +58,20 @@ _HANDLERS: dict[str, Handler] = {
     "less": lambda s, c, p, a: deliveries.steer(s, c, p, a, more=False),
 }
 _COMMAND = re.compile(r"/(\S*)\s*(.*)", re.DOTALL)
+# Commands that take no words, or only the practice a button names (`/skip #12`): what is
+# written after them is somebody's words, kept by the free-text rules once the command ran.
+_TAKES_NOTHING = frozenset({"today", "resume", "stop", "pair", "unpair", "export"})
+_TAKES_A_PRACTICE = frozenset({"skip", "snooze", "more", "less"})
+
+
+def _words_after(name: str, args: str) -> tuple[str, str]:
+    """(what the command takes, the words after it that are somebody's to keep)."""
+    if name in _TAKES_NOTHING:
+        return "", args
+    if name in _TAKES_A_PRACTICE:
+        token, rest = replies.split_reference(args)
+        return (token, rest) if token.startswith("#") else ("", args)
+    return args, ""
 
 
 def _settings(ctx: Context, person: Person, args: str) -> Outcome:
@@ -159,9 +173,13 @@ class Core:
         # A question is answered right after it is asked: another command moves on from it.
         if not (name == "settings" and conversation.of(person).question in SETTING_QUESTIONS):
             conversation.settle(person)
+        args, words = _words_after(name, args)
         result = _HANDLERS[name](session, self.ctx, person, args)
         outcome.replies += result.replies
         outcome.sends_queued = outcome.sends_queued or result.sends_queued
+        if words:
+            found = replies.target(session, self.ctx, person)
+            outcome.replies += replies.keep(session, self.ctx, person, words, found).replies
         return outcome
 
     def _in_group(

@@ -343,3 +343,9 @@ def test_words_written_after_a_command_that_takes_none_are_kept(
     answer = bot.say("ana", line)
     assert "Saved privately" in answer
     assert replies_of(bot, "ana") == [words]
+
+
+def test_words_after_today_before_agreeing_are_kept_as_a_note(bot: Harness) -> None:
+    answer = bot.say("ana", "/today I have been meaning to try this")
+    assert "Shall we begin" in answer and "private note" in answer
+    assert replies_of(bot, "ana") == ["I have been meaning to try this"]

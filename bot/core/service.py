@@ -161,22 +161,23 @@ class Core:
         return self._command(session, person, name, args)
 
     def _command(self, session: Session, person: Person, name: str, args: str) -> Outcome:
+        args, words = _words_after(name, args)
+        outcome = Outcome()
         if name == "today" and person.consented_at is None:
             conversation.ask(person, Question.CONSENT, self.ctx.clock.now())
-            return Outcome().say(
+            outcome.say(
                 WELCOME + "\n\nOnce you agree, /today brings today's practice.",
                 people.CONSENT_BUTTONS,
             )
-        outcome = Outcome()
-        if name != "settings":
-            people.finish_onboarding(person, self.ctx, outcome)
-        # A question is answered right after it is asked: another command moves on from it.
-        if not (name == "settings" and conversation.of(person).question in SETTING_QUESTIONS):
-            conversation.settle(person)
-        args, words = _words_after(name, args)
-        result = _HANDLERS[name](session, self.ctx, person, args)
-        outcome.replies += result.replies
-        outcome.sends_queued = outcome.sends_queued or result.sends_queued
+        else:
+            if name != "settings":
+                people.finish_onboarding(person, self.ctx, outcome)
+            # A question is answered right after it is asked: another command moves on.
+            if not (name == "settings" and conversation.of(person).question in SETTING_QUESTIONS):
+                conversation.settle(person)
+            result = _HANDLERS[name](session, self.ctx, person, args)
+            outcome.replies += result.replies
+            outcome.sends_queued = outcome.sends_queued or result.sends_queued
         if words:
             found = replies.target(session, self.ctx, person)
             outcome.replies += replies.keep(session, self.ctx, person, words, found).replies

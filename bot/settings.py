@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None
+    telegram_paid_broadcast: bool = False
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    discord_shard_ids: str | None = Field(default=None, pattern=r"^\s*\d+\s*(,\s*\d+\s*)*$")
     tick_seconds: float = Field(default=20.0, gt=0, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -38,12 +41,30 @@ class Settings(BaseSettings):
         "telegram_webhook_url",
         "telegram_webhook_secret",
         "discord_dev_guild_id",
+        "discord_shard_count",
+        "discord_shard_ids",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`.env.example` lists every setting with an empty value; empty means not set."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def discord_shards(self) -> list[int] | None:
+        """The shards this process connects (DISCORD_SHARD_IDS), or None for all of them."""
+        if self.discord_shard_ids is None:
+            return None
+        return [int(part) for part in self.discord_shard_ids.split(",")]
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        shards = self.discord_shards
+        if shards is not None and self.discord_shard_count is None:
+            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT as well")
+        if shards is not None and any(shard >= (self.discord_shard_count or 0) for shard in shards):
+            raise ValueError("each of DISCORD_SHARD_IDS must be below DISCORD_SHARD_COUNT")
+        return self
 
 
 class SettingsError(Exception):
@@ -55,5 +76,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        if not first["loc"]:  # a rule between settings: its message names them
+            raise SettingsError(str(first["msg"]).removeprefix("Value error, ") + ".") from None
+        name = str(first["loc"][0]).upper()
         raise SettingsError(f"The setting {name} is not valid: {first['msg']}.") from None

@@ -46,7 +46,12 @@ class Person(Base):
     """Someone who talks to the bot on one platform, with their delivery settings."""
 
     __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_user_id"),
+        # The planner's query: who on these platforms is due by now. Both columns, so a
+        # tick that finds nobody due costs one index probe per platform at any size.
+        Index("ix_people_platform_due", "platform", "next_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
@@ -106,13 +111,22 @@ class Assignment(Base):
 
 
 class Outbox:
-    """Columns shared by both outboxes: a row is written before its message is sent."""
+    """Columns shared by the outboxes: a row is written before its message is sent.
+
+    `status` is pending, sending (leased by the sender, its request about to go or in
+    flight), sent, skipped, expired (its day passed unsent), uncertain or failed; see
+    `bot.core.outbox` for the rules that move a row between them.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(12))
     due_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None]
+    # How many attempts ended without the platform saying whether the message arrived
+    # (a timeout after the request went out, a 5xx, a crash mid-send): at most two.
+    doubtful: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Parts of a message too long for one platform message that are already out.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_at: Mapped[datetime | None]
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
 
@@ -172,6 +186,7 @@ class Workshop(Base):
     """A program running in one group chat or channel, posting one practice a day."""
 
     __tablename__ = "workshops"
+    __table_args__ = (Index("ix_workshops_platform_due", "platform", "next_due_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -116,6 +116,7 @@ async def open_world(
     switchboard = Switchboard()
     adapter = DiscordAdapter(settings, core, switchboard, guild_ready_timeout=0.05)
     await adapter.start()
+    await adapter.lead()  # the one process: it takes the updates
     try:
         yield World(fake, core, clock, Ticker(core, switchboard), adapter, switchboard)
     finally:

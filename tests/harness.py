@@ -15,7 +15,7 @@ from bot.core.messages import (
     Recipient,
     Text,
 )
-from bot.core.ports import Switchboard
+from bot.core.ports import PartSent, Switchboard
 from bot.core.rendering import render_text
 from bot.core.service import Core
 from bot.core.ticker import Ticker, TickReport
@@ -34,18 +34,35 @@ def as_text(message: Message) -> str:
 
 @dataclass
 class FakeMessenger:
-    """Records what would reach each person; can be told to fail for someone."""
+    """Records what would reach each person; can be told to fail for someone, or to be
+    down altogether (`outage`, which its probe reports too)."""
 
     platform: str = PLATFORM
+    rate_per_second: float = 10_000.0
     sent: list[tuple[str, Message]] = field(default_factory=list)
     failures: dict[str, Exception] = field(default_factory=dict)
+    outage: Exception | None = None
+    probes: int = 0
 
-    async def send(self, to: Recipient, message: Message) -> str | None:
-        failure = self.failures.get(to.user_id)
+    async def send(
+        self,
+        to: Recipient,
+        message: Message,
+        *,
+        key: str | None = None,
+        first_part: int = 0,
+        part_sent: PartSent | None = None,
+    ) -> str | None:
+        failure = self.outage or self.failures.get(to.user_id)
         if failure is not None:
             raise failure
         self.sent.append((to.user_id, message))
         return f"m{len(self.sent)}"
+
+    async def probe(self) -> None:
+        self.probes += 1
+        if self.outage is not None:
+            raise self.outage
 
     def cards_for(self, who: str) -> list[PracticeCard]:
         return [m for to, m in self.sent if to == who and isinstance(m, PracticeCard)]

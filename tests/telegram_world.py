@@ -169,6 +169,7 @@ async def running_world(
     switchboard = Switchboard()
     adapter = TelegramAdapter(settings, core, switchboard)
     await adapter.start()
+    await adapter.lead()  # the one process: it takes the updates
     try:
         yield World(fake, core, clock, Ticker(core, switchboard), adapter)
     finally:

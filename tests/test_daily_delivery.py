@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.core.ports import RecipientGone, TransientSendError
+from bot.core.ports import NotDelivered, RecipientGone
 from db.models import Delivery, Person
 from tests.harness import Harness
 
@@ -177,10 +177,10 @@ def test_today_now_then_the_scheduled_one_does_not_repeat(bot: Harness) -> None:
     assert bot.messenger.cards_for("ana") == []
 
 
-def test_transient_errors_retry_with_backoff_and_arrive_once(bot: Harness) -> None:
+def test_a_send_that_proves_nothing_arrived_is_retried_and_arrives_once(bot: Harness) -> None:
     bot.clock.set(utc(2026, 11, 23, 6, 59))
     bot.onboard("ana", time="07:00", zone="UTC")
-    bot.fail_for("ana", TransientSendError("timeout", retry_after=90))
+    bot.fail_for("ana", NotDelivered("flood control", retry_after=90))
     bot.run_until(utc(2026, 11, 23, 7, 1), step=timedelta(seconds=20))
     assert bot.messenger.cards_for("ana") == []
     bot.heal("ana")
@@ -206,19 +206,6 @@ def test_a_person_who_blocked_the_bot_is_not_retried_until_they_write(bot: Harne
     bot.say("ana", "/settings")  # they write again
     bot.run_until(utc(2026, 11, 25, 8))
     assert [c.practice_date for c in bot.messenger.cards_for("ana")] == [date(2026, 11, 25)]
-
-
-def test_a_send_interrupted_by_a_crash_is_never_repeated(bot: Harness) -> None:
-    bot.clock.set(utc(2026, 11, 23, 7, 0, 30))
-    bot.onboard("ana", time="07:00", zone="UTC")
-    bot.clock.set(utc(2026, 11, 24, 7, 0, 30))
-    # A worker plans and claims the delivery, then dies before recording the send.
-    bot.core.plan_due_sync(["test"])
-    assert len(bot.core.claim_sends_sync(["test"])) == 1
-    bot.run_until(utc(2026, 11, 24, 8))
-    assert bot.messenger.cards_for("ana") == []
-    with bot.core.db.transaction() as session:
-        assert session.scalars(select(Delivery.status)).all() == ["uncertain"]
 
 
 def test_snooze_sends_the_same_practice_an_hour_later(bot: Harness) -> None:

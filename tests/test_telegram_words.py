@@ -17,7 +17,7 @@ import pytest
 from bot.core.catalog import Catalog
 from bot.core.context import Incoming
 from bot.core.crypto import ReplyCipher
-from bot.core.deliveries import backoff
+from bot.core.outbox import backoff
 from bot.core.messages import Outcome
 from tests.telegram_world import ANA, BEN, GROUP, MIA, World, running_world
 

@@ -29,7 +29,7 @@ from bot.core.messages import (
     Recipient,
     Text,
 )
-from bot.core.ports import Switchboard
+from bot.core.ports import PartSent, Switchboard
 from bot.core.rendering import render_text
 from bot.core.service import Core
 from bot.core.ticker import Ticker
@@ -63,6 +63,7 @@ class TerminalMessenger:
     """Prints messages for local people; what the bot sends another person is labelled."""
 
     platform = PLATFORM
+    rate_per_second = 1000.0  # a screen has no flood limit
 
     def __init__(self, out: TextIO, files_dir: Path) -> None:
         self.out = out
@@ -85,9 +86,21 @@ class TerminalMessenger:
             self.out.write(f"{label}> {line}\n")
         self.out.flush()
 
-    async def send(self, to: Recipient, message: Message) -> str | None:
+    async def send(
+        self,
+        to: Recipient,
+        message: Message,
+        *,
+        key: str | None = None,
+        first_part: int = 0,
+        part_sent: PartSent | None = None,
+    ) -> str | None:
+        """A message is one part on a screen, shown whole."""
         self.show(to.user_id, message)
         return str(next(self._ids))
+
+    async def probe(self) -> None:
+        """The screen is always there."""
 
 
 class TerminalChat:
@@ -115,7 +128,9 @@ class TerminalChat:
         scheduler: AsyncIOScheduler | None = None
         if self.interactive:
             scheduler = AsyncIOScheduler()
-            self.ticker.schedule(scheduler, self.tick_seconds)
+            scheduler.add_job(
+                self.ticker.tick, "interval", seconds=self.tick_seconds, max_instances=1
+            )
             scheduler.start()
             self.out.write("Type /start to begin, /help for commands, /quit to leave.\n")
         try:

@@ -2,27 +2,24 @@
 
 Every delivery is a row before it is a message. Its unique key (person, practice day)
 means a retry, a restart, a second worker or a change of settings can never produce a
-second practice on one day; a send whose outcome is unknown is never repeated.
+second practice on one day; `bot.core.outbox` sends the rows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from bot.core import conversation, notices, workshops
+from bot.core import conversation
 from bot.core.catalog import Audience, Practice
 from bot.core.cleaning import small_number
 from bot.core.context import SNOOZE, Context
 from bot.core.conversation import FocusKind
-from bot.core.couples import owner_key, partner_of, recipient_of
-from bot.core.messages import Button, Keyboard, Message, Outcome, PracticeCard, Recipient
+from bot.core.couples import owner_key, partner_of
+from bot.core.messages import Button, Keyboard, Outcome, PracticeCard
 from bot.core.parsing import InputError
 from bot.core.people import (
     due_instant_today,
@@ -34,19 +31,14 @@ from bot.core.people import (
 )
 from bot.core.schedule import local_date
 from bot.core.selection import adjust_weight, choose_practice
-from db.models import Assignment, Delivery, Notice, Outbox, Person, Workshop, WorkshopPost
+from db.models import Assignment, Delivery, Person
 from db.session import insert_unless_present
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 6
 RECENT_DAYS = 7
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 2 min, 8 min, 30 min...: patient with a platform that is having a bad hour."""
-    return timedelta(seconds=min(30 * 4 ** max(attempts - 1, 0), 3 * 3600))
+# People planned per transaction: short, so commands and the sender's writes interleave.
+PLAN_BATCH = 50
 
 
 def practice_buttons(delivery_id: int) -> Keyboard:
@@ -232,7 +224,7 @@ def snooze(session: Session, ctx: Context, person: Person, args: str) -> Outcome
         raise InputError("Only today's practice can be snoozed. /today shows it.")
     delivery.status = "pending"
     delivery.due_at = ctx.clock.now() + SNOOZE
-    delivery.attempts = 0
+    delivery.attempts = delivery.doubtful = delivery.parts_sent = 0
     local = delivery.due_at.astimezone(zone_of(person))
     return Outcome().say(f"Snoozed. It comes back at {local:%H:%M}.")
 
@@ -250,37 +242,19 @@ def steer(session: Session, ctx: Context, person: Person, args: str, *, more: bo
 # --- The scheduler's side -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Send:
-    """One claimed outbox row, ready for an adapter to send.
+def plan_due(
+    session: Session, ctx: Context, platform: str, limit: int = PLAN_BATCH
+) -> tuple[int, int]:
+    """Write the outbox rows of up to `limit` people on `platform` due by now.
 
-    `kind` says which outbox it came from: "delivery" (a person's daily practice), "post"
-    (a workshop's practice in a group chat) or "notice" (a message caused by someone else).
-    """
-
-    kind: str
-    row_id: int
-    to: Recipient
-    message: Message
-
-
-OUTBOXES: dict[str, type[Outbox]] = {
-    "delivery": Delivery,
-    "post": WorkshopPost,
-    "notice": Notice,
-}
-
-
-def plan_due(session: Session, ctx: Context, platforms: Sequence[str], limit: int = 500) -> int:
-    """Write the outbox rows of everyone due by now; returns how many were written.
-
-    Rows are locked with SKIP LOCKED on PostgreSQL so several workers split the work;
-    SQLite serializes writers on its own.
+    Returns (people looked at, rows written); the caller repeats, one short transaction
+    each, until nobody is left. People are locked with SKIP LOCKED on PostgreSQL so
+    several planners split the work; SQLite serializes writers on its own.
     """
     now = ctx.clock.now()
     people = session.scalars(
         select(Person)
-        .where(Person.next_due_at <= now, Person.platform.in_(platforms))
+        .where(Person.platform == platform, Person.next_due_at <= now)
         .order_by(Person.next_due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -295,7 +269,7 @@ def plan_due(session: Session, ctx: Context, platforms: Sequence[str], limit: in
         elif day is not None:
             person.last_practice_date = max(day, person.last_practice_date or day)
         reschedule(person, now)
-    return written
+    return len(people), written
 
 
 def _day_to_deliver(person: Person, now: datetime) -> date | None:
@@ -316,156 +290,3 @@ def _day_to_deliver(person: Person, now: datetime) -> date | None:
     if is_paused_on(person, due_day) or person.stopped:
         return None
     return due_day
-
-
-def claim_sends(
-    session: Session, ctx: Context, platforms: Sequence[str], limit: int = 200
-) -> list[Send]:
-    """Mark due outbox rows as being sent (with a lease) and return them."""
-    now = ctx.clock.now()
-    _give_up_on_lost_sends(session, now)
-    sends: list[Send] = []
-    for delivery, person in _due(
-        session, Delivery, Person, Delivery.person_id, platforms, now, limit
-    ):
-        _lease(delivery, now)
-        day = f"{delivery.practice_date:%A %d %B}"
-        intro = (
-            f"Snoozed practice, as promised · {day}:"
-            if delivery.sent_at
-            else f"Today's practice · {day}:"
-        )
-        sends.append(
-            Send("delivery", delivery.id, recipient_of(person), card_for(ctx, delivery, intro))
-        )
-    for post, workshop in _due(
-        session, WorkshopPost, Workshop, WorkshopPost.workshop_id, platforms, now, limit
-    ):
-        _lease(post, now)
-        recipient = workshops.chat_recipient(workshop)
-        sends.append(Send("post", post.id, recipient, workshops.post_card(ctx, post, workshop)))
-    for notice, person in _due(session, Notice, Person, Notice.person_id, platforms, now, limit):
-        _lease(notice, now)
-        message = notices.message_of(ctx, notice)
-        sends.append(Send("notice", notice.id, recipient_of(person), message))
-    return sends
-
-
-RowT = TypeVar("RowT", Delivery, WorkshopPost, Notice)
-OwnerT = TypeVar("OwnerT", Person, Workshop)
-
-
-def _due(
-    session: Session,
-    model: type[RowT],
-    owner: type[OwnerT],
-    owner_id: InstrumentedAttribute[int],
-    platforms: Sequence[str],
-    now: datetime,
-    limit: int,
-) -> list[tuple[RowT, OwnerT]]:
-    """Pending rows of one outbox that are due, with the person or workshop they go to,
-    locked with SKIP LOCKED so several workers split them."""
-    rows = session.execute(
-        select(model, owner)
-        .join(owner, owner.id == owner_id)
-        .where(model.status == "pending", model.due_at <= now, owner.platform.in_(platforms))
-        .order_by(model.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=model)
-    ).all()
-    return [(row, who) for row, who in rows]
-
-
-def _lease(row: Outbox, now: datetime) -> None:
-    row.status = "sending"
-    row.lease_until = now + LEASE
-    row.attempts += 1
-
-
-def _give_up_on_lost_sends(session: Session, now: datetime) -> None:
-    """A send whose worker died mid-way may or may not have arrived; never risk a double."""
-    for kind, model in OUTBOXES.items():
-        lost = session.scalars(
-            select(model).where(model.status == "sending", model.lease_until < now)
-        ).all()
-        for row in lost:
-            row.status = "uncertain"
-            log.warning(
-                "%s %s outcome unknown after its lease ran out; not resending", kind, row.id
-            )
-
-
-def record_sent(
-    session: Session, ctx: Context, kind: str, row_id: int, message_id: str | None
-) -> None:
-    row = session.get(OUTBOXES[kind], row_id)
-    if row is None:
-        return
-    row.sent_at = ctx.clock.now()
-    row.lease_until = None
-    if message_id is not None:
-        row.platform_message_id = message_id
-    _close(row, "sent")
-
-
-def _close(row: Outbox, status: str) -> None:
-    """A row is done with; a notice's text goes, since no copy is kept that need not be
-    (a shared reply stays in the recipient's journal)."""
-    row.status = status
-    if isinstance(row, Notice):
-        row.ciphertext = b""
-
-
-def record_failure(
-    session: Session,
-    ctx: Context,
-    kind: str,
-    row_id: int,
-    *,
-    permanent: bool,
-    retry_after: float | None = None,
-) -> None:
-    row = session.get(OUTBOXES[kind], row_id)
-    if row is None:
-        return
-    now = ctx.clock.now()
-    row.lease_until = None
-    if permanent:
-        _close(row, "failed")
-        if isinstance(row, WorkshopPost):
-            workshop = session.get(Workshop, row.workshop_id)
-            if workshop is not None and workshop.ended_at is None:
-                workshop.ended_at, workshop.next_due_at = now, None
-                log.info("workshop %s can no longer post in its chat; ended", workshop.id)
-            return
-        assert isinstance(row, Delivery | Notice)
-        person = session.get(Person, row.person_id)
-        if person is not None and not person.unreachable:
-            person.unreachable = True
-            reschedule(person, now)
-            log.info("person %s cannot be reached; not sending until they write again", person.id)
-        return
-    if row.attempts >= MAX_ATTEMPTS:
-        _close(row, "failed")
-        log.warning("%s %s failed %s times; giving up", kind, row.id, row.attempts)
-        return
-    row.status = "pending"
-    wait = backoff(row.attempts)
-    if retry_after is not None:
-        wait = max(wait, timedelta(seconds=retry_after))
-    row.due_at = now + wait
-
-
-def next_wakeup(session: Session) -> datetime | None:
-    """The earliest instant anything is due; the terminal's /next-day jumps to it."""
-    candidates = [
-        session.scalar(select(func.min(Person.next_due_at))),
-        session.scalar(select(func.min(Workshop.next_due_at))),
-        *(
-            session.scalar(select(func.min(model.due_at)).where(model.status == "pending"))
-            for model in OUTBOXES.values()
-        ),
-    ]
-    found = [c for c in candidates if c is not None]
-    return min(found) if found else None

@@ -1,35 +1,77 @@
 """The adapter boundary: what the core needs from a platform to reach people.
 
 An adapter implements `Messenger` for its platform; the core never learns how a message
-is drawn or sent. Send failures are reported as one of two exceptions, because the only
-thing the core must decide is "try again later" or "stop sending to this person".
+is drawn or sent. A failed send is reported as one of four exceptions, because what the
+core must decide depends only on what the failure proves:
+
+- `NotDelivered`: the platform said, or the network showed, that nothing arrived
+  (connection refused, a 429, an error the platform answered before acting). Safe to retry.
+- `OutcomeUnknown`: the request went out and no answer tells whether it arrived (a
+  timeout while waiting, a 5xx, a dropped connection). Retried once at most.
+- `Rejected`: the platform refused this message for good (a malformed request). Not retried.
+- `RecipientGone`: the person blocked the bot, left, or closed their messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from bot.core.messages import Message, Outcome, Recipient
 
 
-class TransientSendError(Exception):
-    """The platform is busy or unreachable for now; `retry_after` is its hint in seconds."""
+class SendError(Exception):
+    """A send that did not go as asked; the subclass says what the failure proves."""
+
+
+class NotDelivered(SendError):
+    """Nothing arrived; `retry_after` is the platform's hint in seconds (a 429)."""
 
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
 
 
-class RecipientGone(Exception):
+class OutcomeUnknown(SendError):
+    """The request went out, and whether the message arrived is not known."""
+
+
+class Rejected(SendError):
+    """The platform will never accept this message as it is."""
+
+
+class RecipientGone(SendError):
     """The person blocked the bot, left, or closed their messages: stop sending to them."""
+
+
+# Called by a messenger after each part of a long message, except the last, is out: the
+# sender records it, so a retry starts after the parts already sent.
+PartSent = Callable[[int], Awaitable[None]]
 
 
 class Messenger(Protocol):
     platform: str
+    # The platform's limit for messages the bot sends, per second, all chats together.
+    rate_per_second: float
 
-    async def send(self, to: Recipient, message: Message) -> str | None:
-        """Deliver one message; return the platform's message id when it has one."""
+    async def send(
+        self,
+        to: Recipient,
+        message: Message,
+        *,
+        key: str | None = None,
+        first_part: int = 0,
+        part_sent: PartSent | None = None,
+    ) -> str | None:
+        """Deliver a message from part `first_part` on; return the platform's message id.
+
+        `key` is stable for one outbox row; a platform that can deduplicate retries by it
+        (Discord's nonce) uses it so a retried send cannot create a second message.
+        """
+        ...
+
+    async def probe(self) -> None:
+        """A call that sends nothing to anyone (who am I?): raises while the platform is down."""
         ...
 
 

@@ -18,6 +18,7 @@ from bot.core import (
     conversation,
     couples,
     deliveries,
+    outbox,
     people,
     privacy,
     questions,
@@ -27,8 +28,8 @@ from bot.core import (
 from bot.core.cleaning import INPUT_LIMIT, clean_incoming
 from bot.core.context import Context, Incoming
 from bot.core.conversation import SETTING_QUESTIONS, Question
-from bot.core.deliveries import Send
 from bot.core.messages import Button, Outcome
+from bot.core.outbox import Failure, Send
 from bot.core.parsing import InputError
 from bot.core.texts import COMMANDS_BY_NAME, SAFETY, WELCOME, help_text
 from db.models import Person
@@ -300,29 +301,45 @@ class Core:
     # --- the scheduler's side -----------------------------------------------------------
 
     def plan_due_sync(self, platforms: Sequence[str]) -> int:
-        with self.db.transaction() as session:
-            planned = deliveries.plan_due(session, self.ctx, platforms)
-            return planned + workshops.plan_posts(session, self.ctx, list(platforms))
+        """Write the outbox rows of everything due by now, one short transaction per
+        batch, so commands and the sender never wait long behind the planner."""
+        written = 0
+        for platform in platforms:
+            for plan in (deliveries.plan_due, workshops.plan_posts):
+                while True:
+                    with self.db.transaction() as session:
+                        looked_at, wrote = plan(session, self.ctx, platform)
+                    written += wrote
+                    if looked_at == 0:
+                        break
+        return written
 
-    def claim_sends_sync(self, platforms: Sequence[str]) -> list[Send]:
+    def claim_sync(self, platform: str) -> Send | None:
         with self.db.transaction() as session:
-            return deliveries.claim_sends(session, self.ctx, platforms)
+            return outbox.claim(session, self.ctx, platform)
+
+    def release_sync(self, send: Send) -> None:
+        with self.db.transaction() as session:
+            outbox.release(session, send.kind, send.row_id)
+
+    def take_over_orphans_sync(self) -> int:
+        with self.db.transaction() as session:
+            return outbox.take_over_orphans(session, self.ctx)
+
+    def record_part_sync(self, send: Send, parts_sent: int) -> None:
+        with self.db.transaction() as session:
+            outbox.record_part(session, send.kind, send.row_id, parts_sent)
 
     def record_sent_sync(self, send: Send, message_id: str | None) -> None:
         with self.db.transaction() as session:
-            deliveries.record_sent(session, self.ctx, send.kind, send.row_id, message_id)
+            outbox.record_sent(session, self.ctx, send.kind, send.row_id, message_id)
 
     def record_failure_sync(
-        self, send: Send, *, permanent: bool, retry_after: float | None = None
+        self, send: Send, failure: Failure, *, retry_after: float | None = None
     ) -> None:
         with self.db.transaction() as session:
-            deliveries.record_failure(
-                session,
-                self.ctx,
-                send.kind,
-                send.row_id,
-                permanent=permanent,
-                retry_after=retry_after,
+            outbox.record_failure(
+                session, self.ctx, send.kind, send.row_id, failure, retry_after=retry_after
             )
 
     def last_seen_in_sync(self, platform: str, user_id: str) -> str | None:
@@ -332,4 +349,4 @@ class Core:
 
     def next_wakeup_sync(self) -> datetime | None:
         with self.db.transaction() as session:
-            return deliveries.next_wakeup(session)
+            return outbox.next_wakeup(session)

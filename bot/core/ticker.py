@@ -1,8 +1,11 @@
-"""The heartbeat: one APScheduler job that plans what is due and sends the outbox.
+"""The heartbeat: one APScheduler job that plans what is due, and the senders that send it.
 
 There is deliberately a single interval job, not one job per person: the due instants
-live in an indexed column, so a tick costs one indexed query however many people there
-are, and several processes can tick against one PostgreSQL database safely.
+live in an indexed column, so a tick costs one index probe per platform however many
+people there are. Planning writes outbox rows in short transactions; each platform's
+`PlatformSender` sends them continuously at the platform's pace, so there is no idle gap
+between ticks. Tests and the terminal call `tick()`, which plans and then sends what is
+due now before returning.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core.deliveries import Send
-from bot.core.ports import RecipientGone, Switchboard, TransientSendError
+from bot.core.ports import Switchboard
+from bot.core.sending import PlatformSender
 from bot.core.service import Core
 
 log = logging.getLogger(__name__)
+
+# How long a stopping bot waits for the sends already in flight.
+DRAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -28,31 +34,47 @@ class TickReport:
 
 
 class Ticker:
-    def __init__(self, core: Core, switchboard: Switchboard, concurrency: int = 8) -> None:
+    def __init__(self, core: Core, switchboard: Switchboard) -> None:
         self.core = core
         self.switchboard = switchboard
-        self._slots = asyncio.Semaphore(concurrency)
+        self._senders: dict[str, PlatformSender] = {}
+        self._continuous = False
+        self._took_over = False
         self._lock = asyncio.Lock()
         self._flush_wanted = False
         self._flusher: asyncio.Task[None] | None = None
-        switchboard.when_sends_queued(self.flush_soon)
+        switchboard.when_sends_queued(self.wake)
+
+    # --- sending on demand (tests, the terminal) ------------------------------------------
 
     async def tick(self) -> TickReport:
         """Plan and send everything due now; overlapping calls wait for each other."""
         async with self._lock:
-            platforms = self.switchboard.platforms
-            planned = await asyncio.to_thread(self.core.plan_due_sync, platforms)
-            sent, failed = await self._send_due(platforms)
+            planned = await asyncio.to_thread(self.core.plan_due_sync, self.switchboard.platforms)
+            sent, failed = await self._send_due()
             return TickReport(planned=planned, sent=sent, failed=failed)
 
     async def flush(self) -> TickReport:
         """Send what is already in the outbox (a notice just queued), planning nothing."""
         async with self._lock:
-            sent, failed = await self._send_due(self.switchboard.platforms)
+            sent, failed = await self._send_due()
             return TickReport(planned=0, sent=sent, failed=failed)
 
-    def flush_soon(self) -> None:
-        """Have the outbox sent now, in the background; calls made meanwhile coalesce."""
+    async def _send_due(self) -> tuple[int, int]:
+        await self._take_over_orphans()
+        senders = self._all_senders()
+        before = [(s.sent, s.failed) for s in senders]
+        await asyncio.gather(*(sender.send_due() for sender in senders))
+        sent = sum(s.sent - b[0] for s, b in zip(senders, before, strict=True))
+        failed = sum(s.failed - b[1] for s, b in zip(senders, before, strict=True))
+        return sent, failed
+
+    def wake(self) -> None:
+        """Something was queued (a notice) or a platform came up: send it now."""
+        if self._continuous:
+            for sender in self._all_senders():
+                sender.wake()
+            return
         self._flush_wanted = True
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_while_wanted())
@@ -62,44 +84,57 @@ class Ticker:
             self._flush_wanted = False
             await self.flush()
 
-    async def _send_due(self, platforms: list[str]) -> tuple[int, int]:
-        sent = failed = 0
-        while True:
-            batch = await asyncio.to_thread(self.core.claim_sends_sync, platforms)
-            if not batch:
-                return sent, failed
-            results = await asyncio.gather(*(self._send(item) for item in batch))
-            sent += sum(results)
-            failed += len(results) - sum(results)
+    # --- sending continuously (a running bot) ---------------------------------------------
 
-    async def _send(self, item: Send) -> bool:
-        messenger = self.switchboard.messenger_for(item.to.platform)
-        assert messenger is not None, "claimed only for running platforms"
-        async with self._slots:
-            try:
-                message_id = await messenger.send(item.to, item.message)
-            except RecipientGone:
-                await asyncio.to_thread(self.core.record_failure_sync, item, permanent=True)
-                return False
-            except TransientSendError as error:
-                log.info("%s %s will be retried: %s", item.kind, item.row_id, error)
-                await asyncio.to_thread(
-                    self.core.record_failure_sync,
-                    item,
-                    permanent=False,
-                    retry_after=error.retry_after,
-                )
-                return False
-        await asyncio.to_thread(self.core.record_sent_sync, item, message_id)
-        return True
-
-    def schedule(self, scheduler: AsyncIOScheduler, seconds: float) -> None:
+    async def start(self, scheduler: AsyncIOScheduler, seconds: float) -> None:
+        """Take over what a dead sender left, then send continuously and plan every
+        `seconds`. Only the elected sender calls this (see `bot.leadership`)."""
+        self._took_over = False
+        await self._take_over_orphans()
+        self._continuous = True
+        for sender in self._all_senders():
+            sender.start()
         scheduler.add_job(
-            self.tick,
+            self.plan,
             "interval",
             seconds=seconds,
-            id="wholehearted-tick",
+            id="wholehearted-plan",
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
         )
+        await self.plan()
+
+    async def plan(self) -> None:
+        planned = await asyncio.to_thread(self.core.plan_due_sync, self.switchboard.platforms)
+        if planned:
+            self.wake()
+
+    async def stop(self, scheduler: AsyncIOScheduler, timeout: float = DRAIN_SECONDS) -> None:
+        """Plan nothing more, start no send, and let those in flight finish (bounded)."""
+        if scheduler.get_job("wholehearted-plan") is not None:
+            scheduler.remove_job("wholehearted-plan")
+        self._continuous = False
+        senders, self._senders = list(self._senders.values()), {}
+        await asyncio.gather(*(sender.drain(timeout) for sender in senders))
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _take_over_orphans(self) -> None:
+        if not self._took_over:
+            self._took_over = True
+            orphans = await asyncio.to_thread(self.core.take_over_orphans_sync)
+            if orphans:
+                log.warning("%s sends were cut off by a stop; each is tried once more", orphans)
+
+    def _all_senders(self) -> list[PlatformSender]:
+        """A sender for every platform that is up; one that came up late starts now."""
+        for platform in self.switchboard.platforms:
+            if platform not in self._senders:
+                messenger = self.switchboard.messenger_for(platform)
+                assert messenger is not None
+                sender = PlatformSender(self.core, messenger)
+                self._senders[platform] = sender
+                if self._continuous:
+                    sender.start()
+        return list(self._senders.values())

@@ -204,12 +204,15 @@ def _reschedule(workshop: Workshop, now: datetime, from_date: date | None) -> No
     workshop.next_due_date = occurrence.practice_date
 
 
-def plan_posts(session: Session, ctx: Context, platforms: list[str], limit: int = 200) -> int:
-    """Write the day's post for every workshop that is due; never two days at once."""
+def plan_posts(session: Session, ctx: Context, platform: str, limit: int = 50) -> tuple[int, int]:
+    """Write the day's post for up to `limit` workshops that are due; never two days at once.
+
+    Returns (workshops looked at, posts written), like `deliveries.plan_due`.
+    """
     now = ctx.clock.now()
     due = session.scalars(
         select(Workshop)
-        .where(Workshop.next_due_at <= now, Workshop.platform.in_(platforms))
+        .where(Workshop.platform == platform, Workshop.next_due_at <= now)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
@@ -240,7 +243,7 @@ def plan_posts(session: Session, ctx: Context, platforms: list[str], limit: int 
             workshop.ended_at = now
         else:
             _reschedule(workshop, now, from_date=today + timedelta(days=1))
-    return written
+    return len(due), written
 
 
 def post_card(ctx: Context, post: WorkshopPost, workshop: Workshop) -> PracticeCard:

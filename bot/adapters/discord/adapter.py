@@ -24,7 +24,15 @@ from bot.adapters.discord.render import ActionButton, send_kwargs
 from bot.core import incidents
 from bot.core.context import Incoming
 from bot.core.messages import Message, Outcome, Recipient, Text
-from bot.core.ports import RecipientGone, Switchboard, TransientSendError
+from bot.core.ports import (
+    NotDelivered,
+    OutcomeUnknown,
+    PartSent,
+    RecipientGone,
+    Rejected,
+    SendError,
+    Switchboard,
+)
 from bot.core.service import Core
 from bot.settings import Settings
 
@@ -37,8 +45,8 @@ DMS_CLOSED_NOTE = (
     "closed to me. To open them: click this server's name → Privacy Settings → turn on "
     "Direct Messages. Then type /today to get today's practice."
 )
-# Discord allows 50 requests a second per bot; bulk sends stay well below it.
-SENDS_PER_SECOND = 40
+# Discord's global limit for a bot: 50 requests a second.
+REQUESTS_PER_SECOND = 50
 # A Reply button names only its practice (`/reply #12`, `/reply ws-7`) and opens the form;
 # a button that already carries the words ("Keep it in my journal") keeps them at once.
 REPLY_FORM = re.compile(r"/reply(?: (?:#|ws-)[0-9]+)?")
@@ -102,8 +110,16 @@ class ReplyForm(discord.ui.Modal):
         await self.adapter.report_failure(interaction, error)
 
 
+def _shards(settings: Settings) -> dict[str, Any]:
+    """discord.py asks Discord for the shard count unless both are given."""
+    if settings.discord_shards is None:
+        return {}
+    return {"shard_count": settings.discord_shard_count, "shard_ids": settings.discord_shards}
+
+
 class WholeheartedBot(commands.AutoShardedBot):
-    """Shards are discovered through `/gateway/bot`, which a REST proxy can answer too."""
+    """Shards are discovered through `/gateway/bot`, which a REST proxy can answer too,
+    unless DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS split them between processes."""
 
     def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float) -> None:
         super().__init__(
@@ -112,6 +128,7 @@ class WholeheartedBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
+            **_shards(adapter.settings),
         )
         self.adapter = adapter
 
@@ -141,37 +158,90 @@ class WholeheartedBot(commands.AutoShardedBot):
 
 
 class DiscordMessenger:
+    """Sends through discord.py, telling the core what each failure proves.
+
+    A send with a key carries a nonce made from it with `enforce_nonce`: Discord then
+    answers a retried send (the core's, or discord.py's own after a 5xx) with the message
+    it already created, for a few minutes, instead of creating a second one.
+    """
+
     platform = PLATFORM
+    # Discord allows 50 requests a second per bot; sending one message is one request
+    # once the DM channel is known (discord.py keeps them).
+    rate_per_second = float(REQUESTS_PER_SECOND)
 
     def __init__(self, adapter: DiscordAdapter) -> None:
         self.adapter = adapter
-        self.limiter = AsyncLimiter(SENDS_PER_SECOND, 1)
+        self.limiter = AsyncLimiter(REQUESTS_PER_SECOND * 0.97, 1)
 
-    async def send(self, to: Recipient, message: Message) -> str | None:
+    async def probe(self) -> None:
+        try:
+            async with self.limiter:
+                await self.adapter.bot.http.request(discord.http.Route("GET", "/users/@me"))
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise NotDelivered(type(error).__name__) from None
+
+    async def send(
+        self,
+        to: Recipient,
+        message: Message,
+        *,
+        key: str | None = None,
+        first_part: int = 0,
+        part_sent: PartSent | None = None,
+    ) -> str | None:
+        channel = await self._channel(to)
+        calls = send_kwargs(message)
+        sent: discord.Message | None = None
+        for index in range(first_part, len(calls)):
+            kwargs = calls[index]
+            if key:
+                kwargs["nonce"] = f"{key}.{index}"
+            try:
+                async with self.limiter:
+                    sent = await channel.send(**kwargs)
+            except discord.Forbidden as error:
+                if error.code == DMS_CLOSED:
+                    await self.adapter.tell_dms_closed(to.user_id)
+                raise RecipientGone(f"discord {error.code}") from None
+            except discord.NotFound as error:
+                raise RecipientGone(f"discord {error.code}") from None
+            except discord.HTTPException as error:
+                raise _judged(error) from None
+            except aiohttp.ClientConnectorError as error:
+                raise NotDelivered(type(error).__name__) from None
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                raise OutcomeUnknown(type(error).__name__) from None
+            if index < len(calls) - 1 and part_sent is not None:
+                await part_sent(index)
+        return str(sent.id) if sent else None
+
+    async def _channel(self, to: Recipient) -> discord.abc.Messageable:
+        """The channel to post in; opening a DM creates nothing a person sees, so any
+        failure here proves nothing was delivered."""
         bot = self.adapter.bot
         try:
             async with self.limiter:
-                channel: discord.abc.Messageable
                 if to.is_chat:
                     found = bot.get_channel(int(to.user_id)) or await bot.fetch_channel(
                         int(to.user_id)
                     )
                     assert isinstance(found, discord.abc.Messageable)
-                    channel = found
-                else:
-                    channel = await bot.create_dm(discord.Object(int(to.user_id)))
-                sent: discord.Message | None = None
-                for kwargs in send_kwargs(message):
-                    sent = await channel.send(**kwargs)
-                return str(sent.id) if sent else None
-        except discord.Forbidden as error:
-            if error.code == DMS_CLOSED:
-                await self.adapter.tell_dms_closed(to.user_id)
+                    return found
+                return await bot.create_dm(discord.Object(int(to.user_id)))
+        except (discord.Forbidden, discord.NotFound) as error:
             raise RecipientGone(f"discord {error.code}") from None
-        except discord.NotFound as error:
-            raise RecipientGone(f"discord {error.code}") from None
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
-            raise TransientSendError(type(error).__name__) from None
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise NotDelivered(type(error).__name__) from None
+
+
+def _judged(error: discord.HTTPException) -> SendError:
+    if error.status == 429:
+        retry_after = getattr(error, "retry_after", None)
+        return NotDelivered("rate limited", float(retry_after) if retry_after else 1.0)
+    if error.status >= 500:
+        return OutcomeUnknown(f"discord {error.status}")
+    return Rejected(f"discord {error.status} {error.code}")
 
 
 class DiscordAdapter:
@@ -197,17 +267,31 @@ class DiscordAdapter:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Log in, ready to send. The gateway is connected here when this process has
+        shards of its own (DISCORD_SHARD_IDS); otherwise by the leader (`lead`), since
+        two processes on the same shards would each handle every event."""
         if self.settings.discord_api_base_url:
             discord.http.Route.BASE = self.settings.discord_api_base_url.rstrip("/")
         assert self.settings.discord_bot_token is not None
         await self.bot.login(self.settings.discord_bot_token.get_secret_value())
+        if self.settings.discord_shards is not None:
+            await self._connect()
+        self.switchboard.register(self.messenger)
+
+    async def lead(self) -> None:
+        if self._connection is None:
+            await self._connect()
+
+    async def step_down(self) -> None:
+        """The gateway stays: events keep being answered while another process sends."""
+
+    async def _connect(self) -> None:
         self._connection = asyncio.create_task(self.bot.connect(reconnect=True))
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait({self._connection, ready}, return_when=asyncio.FIRST_COMPLETED)
         if self._connection in done:
             ready.cancel()
             self._connection.result()  # raises what stopped the connection
-        self.switchboard.register(self.messenger)
         log.info("Discord adapter running as %s", self.bot.user)
 
     async def stop(self) -> None:

@@ -30,7 +30,7 @@ from bot.adapters.telegram.messenger import PLATFORM, TelegramMessenger, transla
 from bot.core import incidents
 from bot.core.context import Incoming
 from bot.core.messages import Message, Outcome, Recipient, Text
-from bot.core.ports import RecipientGone, Switchboard, TransientSendError
+from bot.core.ports import SendError, Switchboard
 from bot.core.service import Core, split_command
 from bot.core.texts import COMMANDS
 from bot.settings import Settings
@@ -97,7 +97,11 @@ class TelegramAdapter:
             base = settings.telegram_api_base_url.rstrip("/")
             builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot", 1))
         self.application = builder.build()
-        self.messenger = TelegramMessenger(self.application.bot, self.deep_link)
+        self.messenger = TelegramMessenger(
+            self.application.bot,
+            self.deep_link,
+            paid_broadcast=settings.telegram_paid_broadcast,
+        )
         self.application.add_handler(CallbackQueryHandler(self.on_button))
         self.application.add_handler(MessageHandler(filters.TEXT, self.on_text))
         self.application.add_handler(
@@ -111,6 +115,7 @@ class TelegramAdapter:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Ready to send; with a webhook, every process takes the updates sent to it."""
         await self.application.initialize()
         self.core.ctx.deep_links[PLATFORM] = self.deep_link
         self.switchboard.register(self.messenger)
@@ -129,11 +134,20 @@ class TelegramAdapter:
                     else None
                 ),
             )
-        else:
-            await self.application.updater.start_polling(
-                allowed_updates=["message", "callback_query"]
-            )
         log.info("Telegram adapter running as @%s", self.application.bot.username)
+
+    async def lead(self) -> None:
+        """Only the elected process polls: Telegram answers a second poller with 409."""
+        updater = self.application.updater
+        if self.settings.telegram_webhook_url or updater is None or updater.running:
+            return
+        await updater.start_polling(allowed_updates=["message", "callback_query"])
+        log.info("Telegram: this process takes the updates")
+
+    async def step_down(self) -> None:
+        updater = self.application.updater
+        if not self.settings.telegram_webhook_url and updater is not None and updater.running:
+            await updater.stop()
 
     async def stop(self) -> None:
         if self.application.updater is not None and self.application.updater.running:
@@ -231,7 +245,7 @@ class TelegramAdapter:
             where = Recipient(PLATFORM, str(update.effective_chat.id))
             try:
                 await self._answer_text(where, incidents.apology(incident))
-            except (RecipientGone, TransientSendError):
+            except SendError:
                 log.warning("could not tell the person about incident %s", incident)
 
     # --- helpers ------------------------------------------------------------------------
@@ -263,5 +277,5 @@ class TelegramAdapter:
     async def _send_quietly(self, where: Recipient, message: Message) -> None:
         try:
             await self.messenger.send(where, message)
-        except (RecipientGone, TransientSendError) as error:
+        except SendError as error:
             log.warning("an answer could not be sent: %s", type(error).__name__)

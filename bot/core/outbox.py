@@ -1,0 +1,290 @@
+"""The outboxes' rules: which row is sent next, and what each kind of failure does to it.
+
+Every message the bot sends on its own (a daily practice, a workshop post, a notice) is a
+row before it is a message. The sender leases one row just before its own request
+(status `sending`), so a crash leaves at most the requests in flight in doubt, and
+everything else goes out after a restart. Only the elected sender leases rows, so a row
+still `sending` when a sender starts was left by one that died (`take_over_orphans`).
+
+The rule for a send whose outcome is unknown (README, "Exactly once"): it is tried once
+more; if that attempt ends unknown too, the row is `uncertain` and left alone. So a fault
+costs at most one extra copy, and a failure that proves nothing arrived costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from bot.core import notices, workshops
+from bot.core.context import Context
+from bot.core.couples import recipient_of
+from bot.core.deliveries import card_for
+from bot.core.messages import Message, Recipient
+from bot.core.people import reschedule, today_for
+from bot.core.schedule import local_date
+from db.models import Delivery, Notice, Outbox, Person, Workshop, WorkshopPost
+
+log = logging.getLogger(__name__)
+
+# A notice nobody could be reached for in a week is dropped, with its text.
+NOTICE_LIFETIME = timedelta(days=7)
+# Attempts whose outcome is unknown that a row may have: the second is its one extra copy.
+MAX_DOUBTFUL = 2
+
+
+class Failure(StrEnum):
+    """What a failed send proves; see `bot.core.ports`."""
+
+    NOT_DELIVERED = "not delivered"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class Send:
+    """One leased outbox row, ready for an adapter to send.
+
+    `kind` says which outbox it came from: "delivery" (a person's daily practice), "post"
+    (a workshop's practice in a group chat) or "notice" (a message caused by someone else).
+    `key` is the same on every attempt at this row (Discord's nonce is made from it).
+    """
+
+    kind: str
+    row_id: int
+    to: Recipient
+    message: Message
+    first_part: int = 0
+    key: str = ""
+
+
+OUTBOXES: dict[str, type[Outbox]] = {
+    "delivery": Delivery,
+    "post": WorkshopPost,
+    "notice": Notice,
+}
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... up to a minute. An outage is the circuit breaker's business (it
+    stops sending altogether), so a row's own wait stays short."""
+    return timedelta(seconds=min(2 ** max(attempts - 1, 0), 60))
+
+
+def claim(session: Session, ctx: Context, platform: str) -> Send | None:
+    """Lease the row due first on `platform`, right before its request; None when none is.
+
+    Rows whose day has passed are expired on the way (older days are never sent late).
+    """
+    now = ctx.clock.now()
+    while True:
+        found: list[tuple[Outbox, Person | Workshop]] = []
+        for model, owner, owner_id in _SOURCES:
+            found.extend(_next_due(session, model, owner, owner_id, platform, now))
+        if not found:
+            return None
+        row, who = min(found, key=lambda pair: pair[0].due_at)
+        if _expired(ctx, row, who, now):
+            _close(row, "expired")
+            continue
+        row.status = "sending"
+        row.attempts += 1
+        return _send_for(ctx, row, who)
+
+
+_SOURCES: tuple[tuple[type[Outbox], type[Person | Workshop], InstrumentedAttribute[int]], ...] = (
+    (Delivery, Person, Delivery.person_id),
+    (WorkshopPost, Workshop, WorkshopPost.workshop_id),
+    (Notice, Person, Notice.person_id),
+)
+
+
+def _next_due(
+    session: Session,
+    model: type[Outbox],
+    owner: type[Person | Workshop],
+    owner_id: InstrumentedAttribute[int],
+    platform: str,
+    now: datetime,
+) -> list[tuple[Outbox, Person | Workshop]]:
+    """The first due row of one outbox, locked with SKIP LOCKED so concurrent claims
+    (the sender's own, or a deploy's overlap) never take the same row."""
+    rows = session.execute(
+        select(model, owner)
+        .join(owner, owner.id == owner_id)
+        .where(model.status == "pending", model.due_at <= now, owner.platform == platform)
+        .order_by(model.due_at)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=model)
+    ).all()
+    return [(row, who) for row, who in rows]  # type: ignore[misc]  # owner is Person | Workshop
+
+
+def _expired(ctx: Context, row: Outbox, who: Person | Workshop, now: datetime) -> bool:
+    if isinstance(row, Delivery):
+        assert isinstance(who, Person)
+        return row.practice_date < today_for(who, ctx)
+    if isinstance(row, WorkshopPost):
+        assert isinstance(who, Workshop)
+        return row.practice_date < local_date(now, ZoneInfo(who.timezone))
+    assert isinstance(row, Notice)
+    return row.created_at < now - NOTICE_LIFETIME
+
+
+def _send_for(ctx: Context, row: Outbox, who: Person | Workshop) -> Send:
+    kind = next(k for k, model in OUTBOXES.items() if isinstance(row, model))
+    # A snoozed practice is a second message from the same row: a key of its own.
+    key = f"{kind[0]}{row.id}" + ("s" if row.sent_at is not None else "")
+    if isinstance(row, Delivery):
+        assert isinstance(who, Person)
+        day = f"{row.practice_date:%A %d %B}"
+        intro = (
+            f"Snoozed practice, as promised · {day}:"
+            if row.sent_at
+            else f"Today's practice · {day}:"
+        )
+        message: Message = card_for(ctx, row, intro)
+        to = recipient_of(who)
+    elif isinstance(row, WorkshopPost):
+        assert isinstance(who, Workshop)
+        message, to = workshops.post_card(ctx, row, who), workshops.chat_recipient(who)
+    else:
+        assert isinstance(row, Notice) and isinstance(who, Person)
+        message, to = notices.message_of(ctx, row), recipient_of(who)
+    return Send(kind, row.id, to, message, first_part=row.parts_sent, key=key)
+
+
+def take_over_orphans(session: Session, ctx: Context) -> int:
+    """Rows left `sending` by a sender that died: their request may or may not have
+    arrived, so each counts one unknown outcome (resent once, or left `uncertain`)."""
+    orphans = 0
+    for kind, model in OUTBOXES.items():
+        for row in session.scalars(select(model).where(model.status == "sending")):
+            _unknown(ctx, kind, row)
+            orphans += 1
+    return orphans
+
+
+def release(session: Session, kind: str, row_id: int) -> None:
+    """A leased row whose request never started (a drain) goes back to pending."""
+    row = session.get(OUTBOXES[kind], row_id)
+    if row is not None and row.status == "sending":
+        row.status, row.attempts = "pending", row.attempts - 1
+
+
+def record_part(session: Session, kind: str, row_id: int, parts_sent: int) -> None:
+    """Parts up to `parts_sent` of a long message are out; a retry starts after them."""
+    session.execute(
+        update(OUTBOXES[kind]).where(OUTBOXES[kind].id == row_id).values(parts_sent=parts_sent)
+    )
+
+
+def record_sent(
+    session: Session, ctx: Context, kind: str, row_id: int, message_id: str | None
+) -> None:
+    row = session.get(OUTBOXES[kind], row_id)
+    if row is None:
+        return
+    row.sent_at = ctx.clock.now()
+    row.parts_sent = 0
+    if message_id is not None:
+        row.platform_message_id = message_id
+    _close(row, "sent")
+
+
+def record_failure(
+    session: Session,
+    ctx: Context,
+    kind: str,
+    row_id: int,
+    failure: Failure,
+    *,
+    retry_after: float | None = None,
+) -> None:
+    row = session.get(OUTBOXES[kind], row_id)
+    if row is None:
+        return
+    now = ctx.clock.now()
+    if failure is Failure.GONE:
+        _close(row, "failed")
+        _stop_sending_to_owner(session, row, now)
+    elif failure is Failure.REJECTED:
+        _close(row, "failed")
+        log.warning("%s %s was refused by the platform for good; not retrying", kind, row.id)
+    elif failure is Failure.UNKNOWN:
+        _unknown(ctx, kind, row)
+    else:
+        wait = backoff(row.attempts)
+        if retry_after is not None:
+            wait = max(wait, timedelta(seconds=retry_after))
+        row.status, row.due_at = "pending", now + wait
+
+
+def _unknown(ctx: Context, kind: str, row: Outbox) -> None:
+    row.doubtful += 1
+    if row.doubtful >= MAX_DOUBTFUL:
+        _close(row, "uncertain")
+        log.warning("%s %s: outcome unknown twice; not sending it again", kind, row.id)
+        return
+    row.status, row.due_at = "pending", ctx.clock.now() + backoff(row.attempts)
+
+
+def _stop_sending_to_owner(session: Session, row: Outbox, now: datetime) -> None:
+    if isinstance(row, WorkshopPost):
+        workshop = session.get(Workshop, row.workshop_id)
+        if workshop is not None and workshop.ended_at is None:
+            workshop.ended_at, workshop.next_due_at = now, None
+            log.info("workshop %s can no longer post in its chat; ended", workshop.id)
+        return
+    assert isinstance(row, Delivery | Notice)
+    person = session.get(Person, row.person_id)
+    if person is not None and not person.unreachable:
+        person.unreachable = True
+        reschedule(person, now)
+        log.info("person %s cannot be reached; not sending until they write again", person.id)
+
+
+def _close(row: Outbox, status: str) -> None:
+    """A row is done with; a notice's text goes, since no copy is kept that need not be
+    (a shared reply stays in the recipient's journal)."""
+    row.status = status
+    if isinstance(row, Notice):
+        row.ciphertext = b""
+
+
+def next_wakeup(session: Session) -> datetime | None:
+    """The earliest instant anything is due; the terminal's /next-day jumps to it."""
+    candidates = [
+        session.scalar(select(func.min(Person.next_due_at))),
+        session.scalar(select(func.min(Workshop.next_due_at))),
+        *(
+            session.scalar(select(func.min(model.due_at)).where(model.status == "pending"))
+            for model in OUTBOXES.values()
+        ),
+    ]
+    found = [c for c in candidates if c is not None]
+    return min(found) if found else None
+
+
+def pending_count(session: Session, platforms: Sequence[str] | None = None) -> int:
+    """Rows still to send (pending or in flight): what a drained shutdown leaves behind."""
+    total = 0
+    for model, owner, owner_id in _SOURCES:
+        query = (
+            select(func.count())
+            .select_from(model)
+            .join(owner, owner.id == owner_id)
+            .where(model.status.in_(("pending", "sending")))
+        )
+        if platforms is not None:
+            query = query.where(owner.platform.in_(platforms))
+        total += session.scalar(query) or 0
+    return total

@@ -1,0 +1,307 @@
+"""Sending the outbox: at the platform's pace, one leased row per request, stopping cleanly.
+
+Each platform has its own `PlatformSender`: a loop that waits for a free request slot,
+the next moment the platform's limit allows and a closed circuit, then leases one row
+(`outbox.claim`) and sends it. So the rows in doubt after a crash are at most the
+requests in flight, the pipe stays full while anything is due, and an outage is met by
+a circuit breaker that probes instead of burning through rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+
+from bot.core.outbox import Failure, Send
+from bot.core.ports import (
+    Messenger,
+    NotDelivered,
+    OutcomeUnknown,
+    RecipientGone,
+    Rejected,
+    SendError,
+)
+from bot.core.service import Core
+
+log = logging.getLogger(__name__)
+
+# Below the platform's published limit, so the jitter of a busy machine never crosses it.
+PACE = 0.97
+# Seconds an idle sender waits before looking again (a retry or a snooze coming due).
+IDLE_LOOK = 2.0
+
+
+class Pacer:
+    """Evenly spaced send slots at `rate` a second: no bursts, so no window of any length
+    sees more than the limit; a 429's `retry_after` holds every slot back."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def hold(self, seconds: float) -> None:
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+class Breaker:
+    """A circuit breaker for one platform.
+
+    Closed: sends go. After `threshold` failures in a row that say the platform is in
+    trouble (nothing delivered for lack of a connection, or no answer), it opens: nothing
+    is sent, and `probe` (a call that sends nothing to anyone) is tried after 0.5 s, then
+    doubling up to `max_wait`. When a probe answers, one real send is let through as a
+    trial; its success closes the circuit, its failure opens it again. So an outage costs
+    a probe every few seconds instead of every row's retries, and sending resumes within
+    seconds of recovery.
+    """
+
+    def __init__(
+        self,
+        probe: Callable[[], Awaitable[None]],
+        *,
+        threshold: int = 5,
+        first_wait: float = 0.5,
+        max_wait: float = 5.0,
+    ) -> None:
+        self._probe = probe
+        self.threshold = threshold
+        self.first_wait = first_wait
+        self.max_wait = max_wait
+        self.state = "closed"
+        self._failures = 0
+        self._trial_out = False
+        self._changed = asyncio.Event()
+        self._prober: asyncio.Task[None] | None = None
+
+    @property
+    def allows(self) -> bool:
+        return self.state == "closed" or (self.state == "trial" and not self._trial_out)
+
+    def take(self) -> None:
+        """A send is starting; in the trial state it is the one trial."""
+        if self.state == "trial":
+            self._trial_out = True
+
+    def success(self) -> None:
+        self._failures = 0
+        self._trial_out = False
+        if self._prober is not None:
+            self._prober.cancel()
+        if self.state != "closed":
+            log.info("the platform answers again; sending resumes")
+            self._set("closed")
+
+    def failure(self) -> None:
+        self._failures += 1
+        self._trial_out = False
+        if self.state == "trial" or (self.state == "closed" and self._failures >= self.threshold):
+            log.warning("the platform is failing; sending stops while it is probed")
+            self._set("open")
+            self._prober = asyncio.get_running_loop().create_task(self._probe_until_answered())
+
+    def settle(self) -> None:
+        """A send ended in a way that says nothing about the platform (a 429, a refusal of
+        this one message): a trial that ends so is simply over."""
+        self._trial_out = False
+        self._notify()
+
+    async def wait_until_allowed(self) -> None:
+        while not self.allows:
+            await self._changed.wait()
+
+    async def close(self) -> None:
+        if self._prober is not None:
+            self._prober.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._prober
+
+    async def _probe_until_answered(self) -> None:
+        wait = self.first_wait
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                await self._probe()
+            except SendError:
+                wait = min(wait * 2, self.max_wait)
+                continue
+            self._set("trial")
+            return
+
+    def _set(self, state: str) -> None:
+        self.state = state
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+class _Slot:
+    """One of the sender's request slots: released when nothing was started with it, or
+    when the send it was handed to ends."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots = slots
+        self._handed = False
+
+    async def __aenter__(self) -> _Slot:
+        await self._slots.acquire()
+        return self
+
+    def hand_to(self, task: asyncio.Task[None]) -> None:
+        self._handed = True
+        task.add_done_callback(lambda _: self._slots.release())
+
+    async def __aexit__(self, *exc: object) -> None:
+        if not self._handed:
+            self._slots.release()
+
+
+def concurrency_for(rate: float) -> int:
+    """Requests in flight needed to keep the pipe full at `rate` with ~0.25 s round trips."""
+    return max(4, min(64, round(rate / 4)))
+
+
+class PlatformSender:
+    """Sends one platform's outbox rows, one leased row per request."""
+
+    def __init__(self, core: Core, messenger: Messenger) -> None:
+        self.core = core
+        self.messenger = messenger
+        self.platform = messenger.platform
+        self.pacer = Pacer(messenger.rate_per_second * PACE)
+        self.breaker = Breaker(messenger.probe)
+        self.concurrency = concurrency_for(messenger.rate_per_second)
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.failed = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        """Send continuously, in the background, until `drain`."""
+        self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            if not await self._start_one():
+                self._wake.clear()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_LOOK)
+
+    async def send_due(self) -> None:
+        """Send what is due now and return once it is all out (or the circuit is open)."""
+        while self.breaker.allows or self._in_flight:
+            if not self.breaker.allows or not await self._start_one():
+                if not self._in_flight:
+                    return
+                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+
+    async def drain(self, timeout: float) -> None:
+        """Start nothing new; let the sends in flight finish for up to `timeout` seconds.
+
+        A send still going then is cancelled and counted as an unknown outcome (it may
+        have arrived), so it is tried once more after the restart; every other row is
+        pending, since rows are leased only for their own request.
+        """
+        if self._runner is not None:
+            self._runner.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._runner
+        if self._in_flight:
+            _, late = await asyncio.wait(self._in_flight, timeout=timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        await self.breaker.close()
+
+    async def _start_one(self) -> bool:
+        """Lease one due row and start its send; False when nothing is due."""
+        await self.breaker.wait_until_allowed()
+        async with self._slot_for_a_claim() as slot:
+            await self.pacer.wait()
+            if not self.breaker.allows:
+                return True  # opened meanwhile: go back to waiting for it
+            item = await self._claim()
+            if item is None:
+                return False
+            self.breaker.take()
+            task = asyncio.get_running_loop().create_task(self._send(item))
+            slot.hand_to(task)
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+            return True
+
+    async def _claim(self) -> Send | None:
+        """Lease the next row. Cancelled meanwhile (a drain), the row goes back unsent."""
+        claiming = asyncio.ensure_future(asyncio.to_thread(self.core.claim_sync, self.platform))
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            item = await claiming
+            if item is not None:
+                await asyncio.to_thread(self.core.release_sync, item)
+            raise
+
+    def _slot_for_a_claim(self) -> _Slot:
+        return _Slot(self._slots)
+
+    async def _send(self, item: Send) -> None:
+        async def part_sent(index: int) -> None:
+            await asyncio.to_thread(self.core.record_part_sync, item, index + 1)
+
+        try:
+            message_id = await self.messenger.send(
+                item.to,
+                item.message,
+                key=item.key,
+                first_part=item.first_part,
+                part_sent=part_sent,
+            )
+        except asyncio.CancelledError:
+            # A drain ran out of time mid-request: it may have arrived.
+            await asyncio.shield(asyncio.to_thread(self._record, item, Failure.UNKNOWN, None))
+            raise
+        except SendError as error:
+            await asyncio.to_thread(self._record, item, *self._judge(error))
+            return
+        self.breaker.success()
+        self.sent += 1
+        await asyncio.to_thread(self.core.record_sent_sync, item, message_id)
+
+    def _judge(self, error: SendError) -> tuple[Failure, float | None]:
+        """What the failure proves, and what it tells the pacer and the breaker."""
+        self.failed += 1
+        if isinstance(error, RecipientGone):
+            self.breaker.success()  # the platform answered
+            return Failure.GONE, None
+        if isinstance(error, Rejected):
+            self.breaker.settle()
+            return Failure.REJECTED, None
+        if isinstance(error, NotDelivered) and error.retry_after is not None:
+            self.pacer.hold(error.retry_after)
+            self.breaker.settle()
+            return Failure.NOT_DELIVERED, error.retry_after
+        self.breaker.failure()
+        if isinstance(error, OutcomeUnknown):
+            return Failure.UNKNOWN, None
+        return Failure.NOT_DELIVERED, None
+
+    def _record(self, item: Send, failure: Failure, retry_after: float | None) -> None:
+        log.info("%s %s not sent (%s)", item.kind, item.row_id, failure)
+        self.core.record_failure_sync(item, failure, retry_after=retry_after)

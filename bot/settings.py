@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None
     telegram_paid_broadcast: bool = False
+    telegram_messages_per_second: float | None = Field(default=None, gt=0, le=1000)
     discord_shard_count: int | None = Field(default=None, ge=1)
     discord_shard_ids: str | None = Field(default=None, pattern=r"^\s*\d+\s*(,\s*\d+\s*)*$")
     tick_seconds: float = Field(default=20.0, gt=0, le=60)
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
         "discord_dev_guild_id",
         "discord_shard_count",
         "discord_shard_ids",
+        "telegram_messages_per_second",
         mode="before",
     )
     @classmethod

@@ -3,6 +3,19 @@
 It speaks the real wire format (the `{"ok": ..., "result": ...}` envelope, error codes and
 descriptions, `getUpdates` offsets and long polling), records every call the bot makes,
 and lets a test inject messages, commands, deep-link starts and button presses.
+
+It is as strict as Telegram where delivery code can go wrong:
+
+- flood limits: `rate_limit` sends a second per bot, 20 a minute per group (HTTP 429);
+- size and markup limits: 4,096 characters of text and 1,024 of caption after HTML parsing,
+  no empty text, Telegram's own HTML subset, 64 bytes of callback data (HTTP 400);
+- one poller at a time, and no `getUpdates` while a webhook is set (HTTP 409);
+- scheduled faults (`fault()`): a gateway error before or after the message is stored,
+  a response held past the client's timeout, refused connections;
+- chats that refuse every message (`reject_always()`).
+
+Serve it with `await fake.start()` (needed for "refuse", which closes the listening socket)
+or with `tests.telegram_world.serve_fake(fake)`, which serves `fake.app()`.
 """
 
 from __future__ import annotations
@@ -11,7 +24,12 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
+import re
+import socket
 import time
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +48,267 @@ BOT = {
 }
 TOKEN = "424242:TEST-token-for-the-fake-server"
 
+# Telegram's limits (https://core.telegram.org/bots/api#sendmessage, #inlinekeyboardbutton,
+# https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+GROUP_PERIOD = 60.0  # seconds over which `group_rate_limit` sends are allowed
+
+# Methods that send a message, besides every `send*`: all of them count against flood limits.
+_SENDING_BESIDES_SEND = frozenset(
+    {"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"}
+)
+
+FAULT_MODES = frozenset(
+    {"5xx_before", "5xx_after", "500_json_after", "timeout_after", "timeout_before", "refuse"}
+)
+_BEFORE_MODES = frozenset({"5xx_before", "timeout_before"})
+
+BAD_GATEWAY_HTML = (
+    "<html>\r\n"
+    "<head><title>502 Bad Gateway</title></head>\r\n"
+    "<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n"
+    "<hr><center>nginx/1.18.0</center>\r\n"
+    "</body>\r\n"
+    "</html>\r\n"
+)
+
+CONFLICT_POLLER = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+CONFLICT_WEBHOOK = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+
+# Telegram's HTML subset (https://core.telegram.org/bots/api#html-style).
+HTML_TAGS = frozenset(
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-emoji",
+    }
+)
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_ENTITY = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([A-Za-z][A-Za-z0-9]{0,31}));")
+_NAME_TOKEN = re.compile(r"[A-Za-z0-9.\-]*")
+
+
+def is_sending(method: str) -> bool:
+    """Whether a Bot API method sends a message, and so counts against the flood limits."""
+    return method.startswith("send") or method in _SENDING_BESIDES_SEND
+
+
+class EntityError(ValueError):
+    """Text that Telegram's HTML parser refuses; the message is Telegram's own wording."""
+
+
+def _entity_at(text: str, index: int) -> tuple[str, int] | None:
+    """The character an HTML entity at `index` stands for, and where the entity ends.
+
+    Telegram knows every numeric entity and only the named &lt; &gt; &amp; &quot;; any other
+    `&` is an ordinary character.
+    """
+    match = _ENTITY.match(text, index)
+    if match is None:
+        return None
+    decimal, hexadecimal, name = match.groups()
+    if name is not None:
+        character = _NAMED_ENTITIES.get(name)
+        return None if character is None else (character, match.end())
+    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return None
+    return chr(code), match.end()
+
+
+def parse_html(text: str) -> str:
+    """The visible text of a message sent with parse_mode HTML, as Telegram parses it.
+
+    Tags are removed and entities decoded. An unknown, unclosed or mismatched tag, a `<`
+    that opens no tag, or a `<span>` without class "tg-spoiler" raises `EntityError` with
+    Telegram's description (offsets in bytes of UTF-8, as Telegram gives them).
+    """
+    out: list[str] = []
+    open_tags: list[str] = []
+    length = len(text)
+
+    def at(index: int) -> str:
+        return text[index] if index < length else ""
+
+    def offset(index: int) -> int:
+        return len(text[:index].encode("utf-8", "surrogatepass"))
+
+    def skip_spaces(index: int) -> int:
+        while index < length and text[index].isspace():
+            index += 1
+        return index
+
+    i = 0
+    while i < length:
+        character = text[i]
+        if character == "&":
+            entity = _entity_at(text, i)
+            if entity is not None:
+                out.append(entity[0])
+                i = entity[1]
+                continue
+        if character != "<":
+            out.append(character)
+            i += 1
+            continue
+        begin = i
+        i += 1
+        if at(i) != "/":
+            while i < length and not text[i].isspace() and text[i] != ">":
+                i += 1
+            if i >= length:
+                raise EntityError(f"Unclosed start tag at byte offset {offset(begin)}")
+            tag = text[begin + 1 : i].lower()
+            if tag not in HTML_TAGS:
+                raise EntityError(f'Unsupported start tag "{tag}" at byte offset {offset(begin)}')
+            attributes: dict[str, str] = {}
+            while True:
+                i = skip_spaces(i)
+                if i >= length:
+                    raise EntityError(f'Unclosed start tag "{tag}" at byte offset {offset(begin)}')
+                if text[i] == ">":
+                    i += 1
+                    break
+                name_begin = i
+                while i < length and not text[i].isspace() and text[i] not in "=>":
+                    i += 1
+                name = text[name_begin:i].lower()
+                if not name:
+                    raise EntityError(
+                        f'Empty attribute name in the tag "{tag}" at byte offset {offset(begin)}'
+                    )
+                i = skip_spaces(i)
+                if tag == "blockquote" and name == "expandable" and at(i) != "=":
+                    attributes[name] = ""  # the one attribute Telegram takes without a value
+                    continue
+                if at(i) != "=":
+                    raise EntityError(
+                        "Expected equal sign in declaration of an attribute of the tag "
+                        f'"{tag}" at byte offset {offset(begin)}'
+                    )
+                i = skip_spaces(i + 1)
+                if i >= length:
+                    raise EntityError(f'Unclosed start tag "{tag}" at byte offset {offset(begin)}')
+                if text[i] in "'\"":
+                    quote = text[i]
+                    i += 1
+                    value: list[str] = []
+                    while i < length and text[i] != quote:
+                        entity = _entity_at(text, i) if text[i] == "&" else None
+                        if entity is not None:
+                            value.append(entity[0])
+                            i = entity[1]
+                        else:
+                            value.append(text[i])
+                            i += 1
+                    if i < length:
+                        i += 1
+                    attributes[name] = "".join(value)
+                else:
+                    token = _NAME_TOKEN.match(text, i)
+                    assert token is not None  # the pattern matches the empty string
+                    if token.end() < length and not (
+                        text[token.end()].isspace() or text[token.end()] == ">"
+                    ):
+                        raise EntityError(
+                            f"Unexpected end of name token at byte offset {offset(i)}"
+                        )
+                    attributes[name] = token.group().lower()
+                    i = token.end()
+                if i >= length:
+                    raise EntityError(f"Unclosed start tag at byte offset {offset(begin)}")
+            if tag == "span" and attributes.get("class") != "tg-spoiler":
+                raise EntityError(
+                    f'Tag "span" must have class "tg-spoiler" at byte offset {offset(begin)}'
+                )
+            open_tags.append(tag)
+        else:
+            if not open_tags:
+                raise EntityError(f"Unexpected end tag at byte offset {offset(begin)}")
+            i += 1
+            while i < length and not text[i].isspace() and text[i] != ">":
+                i += 1
+            closing = text[begin + 2 : i].lower()
+            i = skip_spaces(i)
+            if at(i) != ">":
+                raise EntityError(f"Unclosed end tag at byte offset {offset(begin)}")
+            i += 1
+            expected = open_tags.pop()
+            if closing and closing != expected:
+                raise EntityError(
+                    f'Unmatched end tag at byte offset {offset(begin)}, expected "</{expected}>", '
+                    f'found "</{closing}>"'
+                )
+    if open_tags:
+        raise EntityError(f'Can\'t find end tag corresponding to start tag "{open_tags[-1]}"')
+    return "".join(out)
+
 
 @dataclass
 class Call:
     method: str
     params: dict[str, Any]
     at: float
+
+
+@dataclass
+class TokenBucket:
+    """`capacity` tokens, refilled at `refill` a second; each send takes one."""
+
+    capacity: float
+    refill: float
+    tokens: float = -1.0
+    at: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = self.capacity
+
+    def wait(self, now: float) -> float:
+        """Seconds until a token is there (0 if one is there now)."""
+        if now > self.at:
+            self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.refill)
+            self.at = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.refill
+
+
+@dataclass
+class Fault:
+    """A fault scheduled by `FakeTelegram.fault()`."""
+
+    mode: str
+    until: float | None  # monotonic end of the window, None for no time limit
+    calls: int | None  # matching calls left, None for no count limit
+    methods: frozenset[str] | None  # None: every method
+    hold: float
+
+    def over(self, now: float) -> bool:
+        return (self.until is not None and now >= self.until) or self.calls == 0
+
+    def matches(self, method: str) -> bool:
+        return self.methods is None or method in self.methods
 
 
 @dataclass
@@ -53,6 +326,33 @@ class FakeTelegram:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     url: str = ""
+    # Sends a second over the whole bot (bucket of `rate_limit`, refilled `rate_limit`/s);
+    # None: no overall limit.
+    rate_limit: float | None = 30.0
+    # Sends a minute to one group (negative chat id), likewise a bucket; None: no group limit.
+    group_rate_limit: float | None = 20.0
+    # 429s answered because a flood limit was reached (not those planned in `failures`).
+    served_429: int = 0
+    # Fault mode -> how many calls it answered ("refuse": how many refusal windows opened).
+    faults_served: Counter[str] = field(default_factory=Counter)
+    # 409s answered to getUpdates: a newer poll, or a webhook in place.
+    conflicts: int = 0
+    # Whether a webhook is set: setWebhook with a url sets it, deleteWebhook removes it.
+    # (`webhook` keeps the last setWebhook's parameters either way.)
+    webhook_active: bool = False
+    # chat id -> (status, description) every send to that chat is answered with.
+    rejections: dict[int, tuple[int, str]] = field(default_factory=dict)
+    _faults: list[Fault] = field(default_factory=list)
+    _overall: TokenBucket | None = None
+    _groups: dict[int, TokenBucket] = field(default_factory=dict)
+    _send_times: list[float] = field(default_factory=list)
+    _poll: asyncio.Event | None = None
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+    _listener: asyncio.Server | None = None
+    _port: int = 0
+    _refusal_end: asyncio.TimerHandle | None = None
+    _serving: asyncio.Task[None] | None = None
 
     # --- server -------------------------------------------------------------------------
 
@@ -61,15 +361,107 @@ class FakeTelegram:
         application.router.add_route("*", "/bot{token}/{method}", self._handle)
         return application
 
+    async def start(self) -> str:
+        """Serve on a free port of 127.0.0.1; the base URL for python-telegram-bot.
+
+        The URL ends in `/bot`, as `base_url` wants it (the token follows), and is kept in
+        `url`. The fake owns its listening socket, so "refuse" faults can close and reopen it
+        on the same port.
+        """
+        if self._runner is not None:
+            raise RuntimeError("the fake is already serving")
+        self._closing.clear()
+        runner = web.AppRunner(self.app(), shutdown_timeout=1.0, access_log=None)
+        await runner.setup()
+        self._runner = runner
+        self._port = 0
+        await self._serve(self._bind())
+        self.url = f"http://127.0.0.1:{self._port}/bot"
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop serving: held responses are let go, open connections closed."""
+        self._closing.set()
+        self._new.set()
+        if self._refusal_end is not None:
+            self._refusal_end.cancel()
+            self._refusal_end = None
+        if self._serving is not None:
+            await self._serving
+            self._serving = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _bind(self) -> socket.socket:
+        """A socket listening on `_port` (a free one if 0): from now on, connecting works."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self._port))
+        sock.listen(128)
+        sock.setblocking(False)
+        self._port = sock.getsockname()[1]
+        return sock
+
+    async def _serve(self, sock: socket.socket) -> None:
+        assert self._runner is not None and self._runner.server is not None
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(self._runner.server, sock=sock)
+
+    def _reopen(self) -> None:
+        """Listen again on the same port (at once; serving starts a loop turn later)."""
+        self._refusal_end = None
+        self._serving = asyncio.get_running_loop().create_task(self._serve(self._bind()))
+
+    def _stop_listening(self) -> None:
+        """Close the listening socket and every open connection: new ones are refused."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        assert self._runner is not None and self._runner.server is not None
+        for connection in self._runner.server.connections:
+            # Shut the socket down now (closing a transport waits a loop turn), so that a
+            # client checking its kept-alive connection sees it gone and connects anew.
+            if connection.transport is not None:
+                sock = connection.transport.get_extra_info("socket")
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+            connection.force_close()
+
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != TOKEN:
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params, time.monotonic()))
+        fault = self._take_fault(method)
+        if fault is not None and fault.mode in _BEFORE_MODES:
+            if fault.mode == "timeout_before":
+                await self._hold(request, fault.hold)
+            return self._bad_gateway()
+        response = await self._answer(method, params)
+        if fault is None:
+            return response
+        if fault.mode == "timeout_after":
+            await self._hold(request, fault.hold)
+            return response
+        if fault.mode == "500_json_after":
+            return self._error(500, "Internal Server Error")
+        return self._bad_gateway()
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> web.Response:
+        """What Telegram itself answers (as opposed to a proxy in front of it)."""
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(404, "Not Found: method not found")
+        if is_sending(method):
+            limited = self._flood_check(params)
+            if limited is not None:
+                return limited
         result = await handler(params)
         if isinstance(result, web.Response):
             return result
@@ -96,16 +488,182 @@ class FakeTelegram:
             body["parameters"] = {"retry_after": retry_after}
         return web.json_response(body, status=code)
 
+    @staticmethod
+    def _bad_gateway() -> web.Response:
+        return web.Response(status=502, text=BAD_GATEWAY_HTML, content_type="text/html")
+
+    # --- faults -------------------------------------------------------------------------
+
+    def fault(
+        self,
+        mode: str,
+        *,
+        seconds: float | None = None,
+        calls: int | None = None,
+        methods: Collection[str] | None = None,
+        hold: float = 30.0,
+    ) -> None:
+        """Make the next calls fail as Telegram or the network in front of it can fail.
+
+        The fault lasts `seconds` (monotonic, from now) or for the next `calls` calls to one
+        of `methods`, whichever ends first; with neither it lasts until `clear_faults()`.
+        `methods=None` means every method: a whole outage, getMe and getUpdates included.
+        When several faults are scheduled, the first one still running that matches answers.
+        Every call that reaches the server is in `calls` (the attribute), faulted or not.
+
+        - "5xx_before": 502 with nginx's HTML page; Telegram never saw the call.
+        - "5xx_after": Telegram did what was asked (a message is stored, in `delivered`),
+          then the answer is a 502 HTML page.
+        - "500_json_after": likewise, then `{"ok": false, "error_code": 500, ...}`, status 500.
+        - "timeout_after": Telegram did what was asked; the answer is held for `hold` seconds
+          (longer than the client waits, so it times out).
+        - "timeout_before": held for `hold` seconds with nothing done, then a 502.
+        - "refuse": the listening socket is closed for `seconds` (only `seconds`; needs
+          `start()`): every open connection is closed and new ones are refused; afterwards
+          the fake listens again on the same port.
+
+        A held answer is let go early when the client hangs up or the fake stops. "After"
+        modes replace whatever Telegram answered, refusals included. `faults_served` counts
+        calls answered by each mode (for "refuse": windows opened).
+        """
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {mode!r}; known: {sorted(FAULT_MODES)}")
+        if mode == "refuse":
+            if seconds is None or calls is not None or methods is not None:
+                raise ValueError("a refusal lasts a number of seconds, for every method")
+            if self._runner is None:
+                raise RuntimeError("refusing connections needs the fake served by start()")
+            if self._refusal_end is not None:  # already refusing: the new window counts
+                self._refusal_end.cancel()
+            else:
+                self._stop_listening()
+            loop = asyncio.get_running_loop()
+            self._refusal_end = loop.call_later(seconds, self._reopen)
+            self.faults_served[mode] += 1
+            return
+        until = None if seconds is None else time.monotonic() + seconds
+        chosen = None if methods is None else frozenset(methods)
+        self._faults.append(Fault(mode, until, calls, chosen, hold))
+
+    def clear_faults(self) -> None:
+        """End every scheduled fault now; a refusal ends with the port listening again."""
+        self._faults.clear()
+        if self._refusal_end is not None:
+            self._refusal_end.cancel()
+            self._reopen()
+
+    def _take_fault(self, method: str) -> Fault | None:
+        now = time.monotonic()
+        self._faults = [f for f in self._faults if not f.over(now)]
+        for fault in self._faults:
+            if fault.matches(method):
+                if fault.calls is not None:
+                    fault.calls -= 1
+                self.faults_served[fault.mode] += 1
+                return fault
+        return None
+
+    async def _hold(self, request: web.Request, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._closing.is_set():
+            left = deadline - time.monotonic()
+            transport = request.transport
+            if left <= 0 or transport is None or transport.is_closing():
+                return
+            await asyncio.sleep(min(0.02, left))
+
+    # --- Telegram's limits --------------------------------------------------------------
+
+    def reject_always(
+        self,
+        chat_id: int,
+        description: str = "Bad Request: can't parse entities: unsupported start tag",
+        *,
+        status: int = 400,
+    ) -> None:
+        """Answer every send to `chat_id` with `status` (400: Bad Request) and `description`.
+
+        Nothing is stored; it lasts until the entry is removed from `rejections`.
+        """
+        self.rejections[chat_id] = (status, description)
+
+    def _flood_check(self, params: dict[str, Any]) -> web.Response | None:
+        """A 429 if a send now would go over a flood limit; else the send takes its tokens."""
+        now = time.monotonic()
+        buckets: list[TokenBucket] = []
+        if self.rate_limit is not None:
+            if self._overall is None or self._overall.refill != self.rate_limit:
+                self._overall = TokenBucket(max(1.0, self.rate_limit), self.rate_limit)
+            buckets.append(self._overall)
+        chat_id = _chat_id(params)
+        if self.group_rate_limit is not None and chat_id is not None and chat_id < 0:
+            refill = self.group_rate_limit / GROUP_PERIOD
+            group = self._groups.get(chat_id)
+            if group is None or group.refill != refill:
+                group = self._groups[chat_id] = TokenBucket(max(1.0, self.group_rate_limit), refill)
+            buckets.append(group)
+        wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
+        if wait > 0:
+            self.served_429 += 1
+            retry_after = max(1, math.ceil(wait))
+            return self._error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        for bucket in buckets:
+            bucket.tokens -= 1
+        return None
+
+    @staticmethod
+    def _problem(params: dict[str, Any], text_field: str) -> str | None:
+        """Why Telegram would refuse this message (400), or None.
+
+        `text_field` is "text" (required, 1-4,096 characters) or "caption" (optional, up to
+        1,024), counted after HTML parsing and with surrounding white space stripped, as
+        Telegram counts them; callback data must be 1-64 bytes.
+        """
+        raw = params.get(text_field)
+        text = "" if raw is None else str(raw)
+        if str(params.get("parse_mode") or "").lower() == "html":
+            try:
+                text = parse_html(text)
+            except EntityError as error:
+                return f"Bad Request: can't parse entities: {error}"
+        text = text.strip()
+        if text_field == "text":
+            if not text:
+                return "Bad Request: message text is empty"
+            if len(text) > TEXT_LIMIT:
+                return "Bad Request: message is too long"
+        elif len(text) > CAPTION_LIMIT:
+            return "Bad Request: message caption is too long"
+        markup = params.get("reply_markup")
+        if markup:
+            try:
+                data = json.loads(markup) if isinstance(markup, str) else markup
+            except ValueError:
+                return "Bad Request: can't parse reply keyboard markup JSON object"
+            for row in data.get("inline_keyboard") or []:
+                for button in row:
+                    callback = button.get("callback_data")
+                    if (
+                        callback is not None
+                        and not 1
+                        <= len(str(callback).encode("utf-8", "surrogatepass"))
+                        <= CALLBACK_DATA_LIMIT
+                    ):
+                        return "Bad Request: BUTTON_DATA_INVALID"
+        return None
+
     # --- Bot API methods ----------------------------------------------------------------
 
     async def _m_getMe(self, params: dict[str, Any]) -> Any:
         return BOT
 
     async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook_active = False
         return True
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = params
+        self.webhook_active = bool(params.get("url"))
         return True
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
@@ -115,16 +673,30 @@ class FakeTelegram:
         return True
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
-        offset = int(params.get("offset") or 0)
-        timeout = float(params.get("timeout") or 0)
-        deadline = time.monotonic() + min(timeout, self.long_poll_cap)
-        while True:
-            pending = [u for u in self.updates if u["update_id"] >= offset]
-            if pending or time.monotonic() >= deadline:
-                return pending[: int(params.get("limit") or 100)]
-            self._new.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new.wait(), deadline - time.monotonic())
+        if self.webhook_active:
+            self.conflicts += 1
+            return self._error(409, CONFLICT_WEBHOOK)
+        if self._poll is not None:  # a poll is waiting: the newer one wins
+            self._poll.set()
+            self._new.set()
+        mine = self._poll = asyncio.Event()
+        try:
+            offset = int(params.get("offset") or 0)
+            timeout = float(params.get("timeout") or 0)
+            deadline = time.monotonic() + min(timeout, self.long_poll_cap)
+            while True:
+                if mine.is_set():
+                    self.conflicts += 1
+                    return self._error(409, CONFLICT_POLLER)
+                pending = [u for u in self.updates if u["update_id"] >= offset]
+                if pending or time.monotonic() >= deadline:
+                    return pending[: int(params.get("limit") or 100)]
+                self._new.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._new.wait(), deadline - time.monotonic())
+        finally:
+            if self._poll is mine:
+                self._poll = None
 
     async def _m_getChatMember(self, params: dict[str, Any]) -> Any:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
@@ -151,7 +723,7 @@ class FakeTelegram:
         return member
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
-        return self._send(params, {"text": params.get("text", "")})
+        return self._send(params, {"text": params.get("text", "")}, "text")
 
     async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
         document = params.get("document") or {}
@@ -167,12 +739,30 @@ class FakeTelegram:
             },
         )
 
-    def _send(self, params: dict[str, Any], content: dict[str, Any]) -> Any:
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        photo = {"file_id": "photo1", "file_unique_id": "p1", "width": 1, "height": 1}
+        return self._send(params, {"caption": params.get("caption", ""), "photo": [photo]})
+
+    async def _m_copyMessage(self, params: dict[str, Any]) -> Any:
+        sent = self._send(params, {})
+        return sent if isinstance(sent, web.Response) else {"message_id": sent["message_id"]}
+
+    async def _m_forwardMessage(self, params: dict[str, Any]) -> Any:
+        return self._send(params, {})
+
+    def _send(
+        self, params: dict[str, Any], content: dict[str, Any], text_field: str = "caption"
+    ) -> Any:
         chat_id = int(params["chat_id"])
         planned = self.failures.get(chat_id)
         if planned:
             status, description, retry_after = planned.pop(0)
             return self._error(status, description, retry_after)
+        if chat_id in self.rejections:
+            return self._error(*self.rejections[chat_id])
+        problem = self._problem(params, text_field)
+        if problem is not None:
+            return self._error(400, problem)
         chat = (
             {"id": chat_id, "type": "private", "first_name": "U"}
             if chat_id > 0
@@ -180,6 +770,7 @@ class FakeTelegram:
         )
         message_id = next(self._message_ids)
         self.delivered.append({**params, "message_id": message_id})
+        self._send_times.append(time.monotonic())
         return {
             "message_id": message_id,
             "date": int(time.time()),
@@ -275,6 +866,14 @@ class FakeTelegram:
     def texts(self, chat_id: int) -> list[str]:
         return [p.get("text") or p.get("caption") or "" for p in self.sent(chat_id)]
 
+    def deliveries_per_chat(self) -> Counter[int]:
+        """How many messages were stored for each chat (a practice card can be several)."""
+        return Counter(int(p["chat_id"]) for p in self.delivered)
+
+    def send_times(self) -> list[float]:
+        """The monotonic time each stored message was stored, in order: for measuring rates."""
+        return list(self._send_times)
+
     def buttons(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         markup = params.get("reply_markup")
         if not markup:
@@ -288,3 +887,9 @@ class FakeTelegram:
             if time.monotonic() > deadline:
                 raise AssertionError("the bot did not do what was expected in time")
             await asyncio.sleep(0.02)
+
+
+def _chat_id(params: dict[str, Any]) -> int | None:
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        return int(params["chat_id"])
+    return None

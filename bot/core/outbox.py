@@ -168,7 +168,7 @@ def take_over_orphans(session: Session, ctx: Context) -> int:
     orphans = 0
     for kind, model in OUTBOXES.items():
         for row in session.scalars(select(model).where(model.status == "sending")):
-            _unknown(ctx, kind, row)
+            _unknown(ctx, kind, row, timedelta(0))  # due at once: it was due already
             orphans += 1
     return orphans
 
@@ -220,7 +220,7 @@ def record_failure(
         _close(row, "failed")
         log.warning("%s %s was refused by the platform for good; not retrying", kind, row.id)
     elif failure is Failure.UNKNOWN:
-        _unknown(ctx, kind, row)
+        _unknown(ctx, kind, row, backoff(row.attempts))
     else:
         wait = backoff(row.attempts)
         if retry_after is not None:
@@ -228,13 +228,13 @@ def record_failure(
         row.status, row.due_at = "pending", now + wait
 
 
-def _unknown(ctx: Context, kind: str, row: Outbox) -> None:
+def _unknown(ctx: Context, kind: str, row: Outbox, wait: timedelta) -> None:
     row.doubtful += 1
     if row.doubtful >= MAX_DOUBTFUL:
         _close(row, "uncertain")
         log.warning("%s %s: outcome unknown twice; not sending it again", kind, row.id)
         return
-    row.status, row.due_at = "pending", ctx.clock.now() + backoff(row.attempts)
+    row.status, row.due_at = "pending", ctx.clock.now() + wait
 
 
 def _stop_sending_to_owner(session: Session, row: Outbox, now: datetime) -> None:

@@ -58,7 +58,7 @@ class Breaker:
 
     Closed: sends go. After `threshold` failures in a row that say the platform is in
     trouble (nothing delivered for lack of a connection, or no answer), it opens: nothing
-    is sent, and `probe` (a call that sends nothing to anyone) is tried after 0.5 s, then
+    is sent, and the sender probes (a call that sends nothing to anyone) after 0.5 s, then
     doubling up to `max_wait`. When a probe answers, one real send is let through as a
     trial; its success closes the circuit, its failure opens it again. So an outage costs
     a probe every few seconds instead of every row's retries, and sending resumes within
@@ -77,11 +77,12 @@ class Breaker:
         self.threshold = threshold
         self.first_wait = first_wait
         self.max_wait = max_wait
+        self.wait = first_wait
         self.state = "closed"
+        self.probes = 0
         self._failures = 0
         self._trial_out = False
         self._changed = asyncio.Event()
-        self._prober: asyncio.Task[None] | None = None
 
     @property
     def allows(self) -> bool:
@@ -95,10 +96,9 @@ class Breaker:
     def success(self) -> None:
         self._failures = 0
         self._trial_out = False
-        if self._prober is not None:
-            self._prober.cancel()
         if self.state != "closed":
             log.info("the platform answers again; sending resumes")
+            self.wait = self.first_wait
             self._set("closed")
 
     def failure(self) -> None:
@@ -107,7 +107,6 @@ class Breaker:
         if self.state == "trial" or (self.state == "closed" and self._failures >= self.threshold):
             log.warning("the platform is failing; sending stops while it is probed")
             self._set("open")
-            self._prober = asyncio.get_running_loop().create_task(self._probe_until_answered())
 
     def settle(self) -> None:
         """A send ended in a way that says nothing about the platform (a 429, a refusal of
@@ -115,27 +114,19 @@ class Breaker:
         self._trial_out = False
         self._notify()
 
-    async def wait_until_allowed(self) -> None:
-        while not self.allows:
-            await self._changed.wait()
+    async def probe(self) -> bool:
+        """Ask the platform whether it answers; if so, let one trial send through."""
+        self.probes += 1
+        try:
+            await self._probe()
+        except SendError:
+            self.wait = min(self.wait * 2, self.max_wait)
+            return False
+        self._set("trial")
+        return True
 
-    async def close(self) -> None:
-        if self._prober is not None:
-            self._prober.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._prober
-
-    async def _probe_until_answered(self) -> None:
-        wait = self.first_wait
-        while True:
-            await asyncio.sleep(wait)
-            try:
-                await self._probe()
-            except SendError:
-                wait = min(wait * 2, self.max_wait)
-                continue
-            self._set("trial")
-            return
+    async def changed(self) -> None:
+        await self._changed.wait()
 
     def _set(self, state: str) -> None:
         self.state = state
@@ -194,22 +185,33 @@ class PlatformSender:
 
     def start(self) -> None:
         """Send continuously, in the background, until `drain`."""
-        self._runner = asyncio.get_running_loop().create_task(self._run())
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         while True:
-            if not await self._start_one():
+            if self.breaker.state == "open":
+                await asyncio.sleep(self.breaker.wait)
+                await self.breaker.probe()
+            elif not self.breaker.allows:
+                await self.breaker.changed()  # the trial is out
+            elif not await self._start_one():
                 self._wake.clear()
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), IDLE_LOOK)
 
     async def send_due(self) -> None:
-        """Send what is due now and return once it is all out (or the circuit is open)."""
-        while self.breaker.allows or self._in_flight:
-            if not self.breaker.allows or not await self._start_one():
-                if not self._in_flight:
+        """Send what is due now and return once it is all out. With the circuit open, the
+        platform is probed once; if it still fails, the rest waits for a later call."""
+        while True:
+            if self.breaker.state == "open" and not self._in_flight:
+                if not await self.breaker.probe():
                     return
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            if self.breaker.allows and await self._start_one():
+                continue
+            if not self._in_flight:
+                return
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
 
     async def drain(self, timeout: float) -> None:
         """Start nothing new; let the sends in flight finish for up to `timeout` seconds.
@@ -228,11 +230,9 @@ class PlatformSender:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
-        await self.breaker.close()
 
     async def _start_one(self) -> bool:
         """Lease one due row and start its send; False when nothing is due."""
-        await self.breaker.wait_until_allowed()
         async with self._slot_for_a_claim() as slot:
             await self.pacer.wait()
             if not self.breaker.allows:

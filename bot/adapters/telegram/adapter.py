@@ -26,7 +26,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot.adapters.telegram.messenger import PLATFORM, TelegramMessenger, translate_errors
+from bot.adapters.telegram.messenger import (
+    PLATFORM,
+    RATE,
+    TelegramMessenger,
+    rate_for,
+    translate_errors,
+)
 from bot.core import incidents
 from bot.core.context import Incoming
 from bot.core.messages import Message, Outcome, Recipient, Text
@@ -91,7 +97,12 @@ class TelegramAdapter:
         builder: ApplicationBuilder = (  # type: ignore[type-arg]
             Application.builder()
             .token(settings.telegram_bot_token.get_secret_value())
-            .rate_limiter(AIORateLimiter(max_retries=3))
+            # Answers at the plain limit; paid broadcasts have PTB's own 1,000 a second.
+            .rate_limiter(
+                AIORateLimiter(
+                    overall_max_rate=settings.telegram_messages_per_second or RATE, max_retries=3
+                )
+            )
         )
         if settings.telegram_api_base_url:
             base = settings.telegram_api_base_url.rstrip("/")
@@ -100,6 +111,7 @@ class TelegramAdapter:
         self.messenger = TelegramMessenger(
             self.application.bot,
             self.deep_link,
+            rate=rate_for(settings),
             paid_broadcast=settings.telegram_paid_broadcast,
         )
         self.application.add_handler(CallbackQueryHandler(self.on_button))

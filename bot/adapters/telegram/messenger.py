@@ -37,12 +37,23 @@ from bot.core.ports import (
     RecipientGone,
     Rejected,
 )
+from bot.settings import Settings
 
 PLATFORM = "telegram"
 # Telegram's limit for messages to different chats (its FAQ: about 30 a second), and the
 # limit with paid broadcasts (`allow_paid_broadcast`, up to 1,000 a second).
 RATE = 30.0
 PAID_RATE = 1000.0
+
+
+def rate_for(settings: Settings) -> float:
+    """TELEGRAM_MESSAGES_PER_SECOND when set (a Bot API server of your own, or a test),
+    else Telegram's limit, with or without paid broadcasts."""
+    if settings.telegram_messages_per_second is not None:
+        return settings.telegram_messages_per_second
+    return PAID_RATE if settings.telegram_paid_broadcast else RATE
+
+
 GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send")
 # httpx errors raised before a request left this machine.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -84,11 +95,13 @@ async def translate_errors(call: Callable[[], Awaitable[T]]) -> T:
 class TelegramMessenger:
     platform = PLATFORM
 
-    def __init__(self, bot: Bot, deep_link: DeepLink, *, paid_broadcast: bool = False) -> None:
+    def __init__(
+        self, bot: Bot, deep_link: DeepLink, *, rate: float, paid_broadcast: bool = False
+    ) -> None:
         self.bot = bot
         self.deep_link = deep_link
         self.paid_broadcast = paid_broadcast
-        self.rate_per_second = PAID_RATE if paid_broadcast else RATE
+        self.rate_per_second = rate
 
     async def probe(self) -> None:
         await translate_errors(self.bot.get_me)

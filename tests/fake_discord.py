@@ -21,6 +21,22 @@ What it speaks, as Discord does:
 Paths in ``requests`` and ``unknown_routes`` are relative to ``/api/v10`` and carry no query.
 ``channel_messages``/``dms`` list what the bot posted with ``POST /channels/{id}/messages``
 (latest state, after edits); interaction replies are in ``responses(interaction_id)``.
+
+As strict as Discord about message delivery, so delivery code meets Discord's limits and faults:
+
+* Nonces: ``POST /channels/{id}/messages`` with ``nonce`` and ``enforce_nonce: true`` (what
+  ``channel.send(..., nonce=...)`` sends) returns the message already created with that nonce
+  in that channel within ``nonce_window`` seconds instead of creating another.
+* Rate limits: a global token bucket (``global_rate_limit`` requests per second per bot, across
+  the bot's routes; interaction and webhook routes are exempt, as on Discord) and the
+  per-channel message bucket (``channel_message_limit`` per ``channel_message_period``,
+  announced truthfully in the ``X-RateLimit-*`` headers so discord.py paces itself). Every 429
+  answered is counted in ``served_429``.
+* Faults: ``fault(mode, ...)`` schedules proxy 502s, 500s after the work was done, responses
+  held past the client's patience, or a port that refuses connections for a while.
+* Shards: ``GET /gateway/bot`` recommends ``shard_count`` shards; each IDENTIFY with
+  ``shard: [id, count]`` gets its own session; DMs go to shard 0, guild events to shard
+  ``(guild_id >> 22) % count``.
 """
 
 from __future__ import annotations
@@ -32,10 +48,12 @@ import hashlib
 import inspect
 import json
 import logging
+import math
 import re
 import secrets
 import time
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -103,6 +121,15 @@ OPT_MENTIONABLE, OPT_NUMBER, OPT_ATTACHMENT = 9, 10, 11
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 FILE_FIELD = re.compile(r"^files\[(\d+)\]$")
 JSON_TYPE = "application/json"
+NONCE_MAX_LENGTH = 25
+
+# Fault modes for FakeDiscord.fault().
+FAULT_MODES = ("5xx_before", "5xx_after", "timeout_after", "refuse")
+PROXY_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 
 
 class ApiError(Exception):
@@ -183,6 +210,20 @@ class _Session:
 
 
 @dataclass
+class _Fault:
+    """A scheduled REST fault: active until ``until`` (monotonic) or for ``calls`` more requests."""
+
+    mode: str
+    paths: str | None
+    until: float | None
+    calls: int | None
+    hold: float
+
+    def active(self, now: float) -> bool:
+        return (self.until is None or now < self.until) and (self.calls is None or self.calls > 0)
+
+
+@dataclass
 class _Interaction:
     id: int
     token: str
@@ -215,6 +256,11 @@ class FakeDiscord:
     violations and fake crashes; a test should assert it is empty), ``unknown_routes``,
     ``dm_channel_id(user_id)``, ``allow_dm(user_id)``, ``message(id)``, ``global_commands``,
     ``guild_commands``, ``intents``, ``heartbeats``, ``replayed``, ``presence_updates``.
+
+    Delivery strictness (see the module docstring): ``nonce_window``, ``global_rate_limit``,
+    ``channel_message_limit``/``channel_message_period``, ``served_429``, ``fault()``,
+    ``clear_faults()``, ``faults_served``, ``listening``, ``shard_count``,
+    ``identified_shards``, ``undelivered``, ``dm_counts()``, ``message_times()``.
     """
 
     application_id: int = 900100
@@ -230,10 +276,22 @@ class FakeDiscord:
     heartbeat_interval_ms: int = 1000
     callback_deadline: float = 3.0  # Discord forgets an unanswered interaction after 3 s
     attachment_size_limit: int = 10 * 1024 * 1024
+    # A POST /channels/{id}/messages with ``nonce`` and ``enforce_nonce: true`` returns the
+    # message created with the same nonce in the same channel within this many seconds.
+    nonce_window: float = 300.0
+    # Requests per second per bot across its routes (a token bucket holding this many
+    # requests); None switches the global limit off.
+    global_rate_limit: float | None = 50.0
+    # Discord's per-channel message bucket: this many POST /channels/{id}/messages per period.
+    channel_message_limit: int = 5
+    channel_message_period: float = 5.0
+    # What GET /gateway/bot recommends; guild events go to shard (guild_id >> 22) % count.
+    shard_count: int = 1
 
     def __init__(self) -> None:
         self.url = ""
         self.ws_url = ""
+        self.port = 0
         self.ready = asyncio.Event()
         self.requests: list[tuple[str, str, float]] = []
         self.unknown_routes: list[tuple[str, str]] = []
@@ -258,10 +316,24 @@ class FakeDiscord:
         self._by_token: dict[str, _Interaction] = {}
         self._modals: dict[str, tuple[_Interaction, dict[str, Any]]] = {}
         self._dm_failures: dict[int, tuple[int, int]] = {}
-        self._rate_limits: list[tuple[str, float]] = []
+        self._rate_limits: list[tuple[str, float, str]] = []
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
-        self._session: _Session | None = None
+        self.served_429 = 0
+        self.faults_served: dict[str, int] = dict.fromkeys(FAULT_MODES, 0)
+        self.identified_shards: list[tuple[int, int]] = []
+        self.undelivered: list[tuple[str, int]] = []  # (event, shard) with no session to take it
+        self._sessions: dict[int, _Session] = {}  # shard id -> its latest session
         self._connections: set[_Connection] = set()
+        self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
+        self._created: list[tuple[float, int, int]] = []  # (monotonic, channel id, message id)
+        self._global_tokens: float | None = None
+        self._global_at = 0.0
+        self._message_windows: dict[int, tuple[float, int]] = {}  # channel -> (start, used)
+        self._faults: list[_Fault] = []
+        self._listener: asyncio.Server | None = None
+        self._refusal: asyncio.Task[None] | None = None
+        self._refusal_over = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._changed = asyncio.Event()
         self._last_id = 0
         self._runner: web.AppRunner | None = None
@@ -281,16 +353,46 @@ class FakeDiscord:
         app.router.add_route("*", "/{tail:.*}", self._unversioned)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.ws_url = f"ws://127.0.0.1:{port}/gateway"
+        await self._listen()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/gateway"
+
+    async def _listen(self) -> None:
+        """Listen on 127.0.0.1: a free port the first time, the same port ever after."""
+        assert self._runner is not None and self._runner.server is not None
+        loop = asyncio.get_running_loop()
+        for attempt in range(20):
+            try:
+                self._listener = await loop.create_server(
+                    self._runner.server, "127.0.0.1", self.port, reuse_address=True
+                )
+                break
+            except OSError:  # the port is briefly unavailable: try again
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.05)
+        assert self._listener is not None
+        self.port = self._listener.sockets[0].getsockname()[1]
+        self._notify()
+
+    @property
+    def listening(self) -> bool:
+        """Whether the port accepts connections (False while a "refuse" fault lasts)."""
+        return self._listener is not None
 
     async def stop(self) -> None:
+        self._stopping.set()  # releases responses held by "timeout_after"
+        if self._refusal is not None:
+            self._refusal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refusal
+            self._refusal = None
         for conn in list(self._connections):
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=1001, message=b"fake discord stopping")
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -346,8 +448,96 @@ class FakeDiscord:
     def allow_dm(self, user_id: int) -> None:
         self._dm_failures.pop(user_id, None)
 
-    def rate_limit_next(self, path_contains: str, retry_after: float) -> None:
-        self._rate_limits.append((path_contains, retry_after))
+    def rate_limit_next(
+        self, path_contains: str, retry_after: float, *, scope: str = "user"
+    ) -> None:
+        """Answer the next REST request whose path contains ``path_contains`` with a 429.
+
+        ``scope`` is the ``X-RateLimit-Scope`` Discord names: "user" (the bot's own bucket) or
+        "shared" (a per-resource limit shared with everyone, which the bot cannot foresee)."""
+        if scope not in ("user", "shared"):
+            raise ValueError(f"scope must be 'user' or 'shared', not {scope!r}")
+        self._rate_limits.append((path_contains, retry_after, scope))
+
+    def fault(
+        self,
+        mode: str,
+        *,
+        seconds: float | None = None,
+        calls: int | None = None,
+        paths: str | None = None,
+        hold: float = 30.0,
+    ) -> None:
+        """Schedule a fault on REST requests whose path contains ``paths`` (None: every route).
+
+        It lasts the next ``seconds``, or the next ``calls`` matching requests, whichever ends
+        first (neither: until ``clear_faults()``). Modes:
+
+        * ``"5xx_before"``: the proxy in front of Discord answers 502 with an HTML page; the API
+          never sees the request, so nothing is created and no rate limit is spent.
+        * ``"5xx_after"``: the request is carried out exactly as a success would be (a message
+          is created and dispatched), then answered 500 with Discord's JSON
+          ``{"message": "500: Internal Server Error", "code": 0}``.
+        * ``"timeout_after"``: the request is carried out, then its answer is held ``hold``
+          seconds (or until ``stop()``) before it is sent.
+        * ``"refuse"``: the port stops listening for ``seconds`` (required; ``calls`` and
+          ``paths`` do not apply) and open connections are closed once idle, so new requests
+          fail with "connection refused"; then the fake listens on the same port again. Live
+          gateway sockets stay up.
+
+        ``faults_served[mode]`` counts the requests a fault answered (for "refuse": the outages).
+        """
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {mode!r}; one of {FAULT_MODES}")
+        if seconds is not None and seconds <= 0:
+            raise ValueError("seconds must be positive")
+        if calls is not None and calls <= 0:
+            raise ValueError("calls must be positive")
+        if mode == "refuse":
+            if seconds is None or calls is not None or paths is not None:
+                raise ValueError("a 'refuse' fault takes seconds, and neither calls nor paths")
+            self._refuse(seconds)
+            return
+        until = None if seconds is None else time.monotonic() + seconds
+        self._faults.append(_Fault(mode, paths, until, calls, hold))
+
+    def clear_faults(self) -> None:
+        """Cancel every scheduled fault; a refusing port listens again (see ``listening``)."""
+        self._faults.clear()
+        self._refusal_over.set()
+
+    def _take_fault(self, path: str, modes: tuple[str, ...]) -> _Fault | None:
+        """The first active fault in ``modes`` matching ``path``, spending one of its calls."""
+        now = time.monotonic()
+        self._faults = [f for f in self._faults if f.active(now)]
+        for fault in self._faults:
+            if fault.mode in modes and (fault.paths is None or fault.paths in path):
+                if fault.calls is not None:
+                    fault.calls -= 1
+                self.faults_served[fault.mode] += 1
+                return fault
+        return None
+
+    def _refuse(self, seconds: float) -> None:
+        if self._runner is None or self._runner.server is None:
+            raise RuntimeError("the fake is not running")
+        if self._refusal is not None:
+            self._refusal.cancel()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        for handler in self._runner.server.connections:
+            handler.close()  # idle keep-alive connections close now, busy ones when done
+        self.faults_served["refuse"] += 1
+        self._refusal_over = asyncio.Event()
+        self._refusal = asyncio.get_running_loop().create_task(self._listen_after(seconds))
+        self._notify()
+
+    async def _listen_after(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._refusal_over.wait(), seconds)
+        if self._listener is None and not self._stopping.is_set():
+            await self._listen()
 
     # --- inspection ----------------------------------------------------------------------
 
@@ -375,6 +565,19 @@ class FakeDiscord:
         found = self._messages.get(int(message_id))
         return copy.deepcopy(found) if found else None
 
+    def dm_counts(self) -> Counter[int]:
+        """User id -> how many messages the bot created in that user's DM channel.
+
+        Counts creations by ``POST /channels/{id}/messages`` (a nonce-deduplicated retry creates
+        nothing; a deleted message still counts), so a duplicate delivery shows as a 2."""
+        users = {channel: user for user, channel in self._dm_channels.items()}
+        return Counter(users[channel] for _, channel, _ in self._created if channel in users)
+
+    def message_times(self, channel_id: int | None = None) -> list[float]:
+        """The ``time.monotonic()`` at which each message was created by the bot with
+        ``POST /channels/{id}/messages`` (in ``channel_id`` only, if given), in order."""
+        return [at for at, channel, _ in self._created if channel_id in (None, channel)]
+
     # --- events --------------------------------------------------------------------------
 
     async def slash(
@@ -391,7 +594,7 @@ class FakeDiscord:
         data = self._command_data(cmd, options or {}, subcommand, in_guild, focused=None)
         channel_id = self.channel_id if in_guild else self.dm_channel_id(user_id)
         record = self._new_interaction(APPLICATION_COMMAND, user_id, channel_id, in_guild, data)
-        await self._dispatch("INTERACTION_CREATE", record.payload)
+        await self._dispatch_interaction(record)
         return str(record.id)
 
     async def autocomplete(
@@ -412,7 +615,7 @@ class FakeDiscord:
         data = self._command_data(cmd, values, subcommand, in_guild, focused=option)
         channel_id = self.channel_id if in_guild else self.dm_channel_id(user_id)
         record = self._new_interaction(AUTOCOMPLETE, user_id, channel_id, in_guild, data)
-        await self._dispatch("INTERACTION_CREATE", record.payload)
+        await self._dispatch_interaction(record)
         return str(record.id)
 
     async def press(
@@ -451,7 +654,7 @@ class FakeDiscord:
         record = self._new_interaction(
             MESSAGE_COMPONENT, user_id, channel_id, in_guild, data, message=stored
         )
-        await self._dispatch("INTERACTION_CREATE", record.payload)
+        await self._dispatch_interaction(record)
         return str(record.id)
 
     async def submit_modal(
@@ -486,7 +689,7 @@ class FakeDiscord:
         record = self._new_interaction(
             MODAL_SUBMIT, user_id, channel_id, in_guild, data, message=message
         )
-        await self._dispatch("INTERACTION_CREATE", record.payload)
+        await self._dispatch_interaction(record)
         return str(record.id)
 
     async def dm(self, user_id: int, content: str) -> None:
@@ -497,13 +700,20 @@ class FakeDiscord:
         self._channels[channel_id]["last_message_id"] = message["id"]
         await self._dispatch_message_create(message)
 
-    async def disconnect(self, code: int = 4000) -> None:
-        """Close the live gateway socket; the client should reconnect and RESUME."""
-        session = self._session
-        if session is None or session.conn is None:
+    async def disconnect(self, code: int = 4000, *, shard_id: int | None = None) -> None:
+        """Close the live gateway socket of ``shard_id`` (None: of every shard); the client
+        should reconnect and RESUME."""
+        live = [
+            s
+            for s in self._sessions.values()
+            if s.conn is not None and shard_id in (None, s.shard[0])
+        ]
+        if not live:
             raise RuntimeError("no live gateway connection to close")
-        conn, session.conn = session.conn, None
-        await conn.ws.close(code=code, message=b"fake disconnect")
+        for session in live:
+            conn, session.conn = session.conn, None
+            assert conn is not None
+            await conn.ws.close(code=code, message=b"fake disconnect")
 
     # --- helpers: objects ----------------------------------------------------------------
 
@@ -871,7 +1081,7 @@ class FakeDiscord:
         *,
         message: dict[str, Any] | None = None,
     ) -> _Interaction:
-        if self._session is None:
+        if not self._sessions:
             raise RuntimeError("the client has not identified on the gateway yet")
         user = self._public_user(user_id)
         interaction_id = self._snowflake()
@@ -1137,41 +1347,88 @@ class FakeDiscord:
         return message
 
     async def _dispatch_message_create(self, message: dict[str, Any]) -> None:
-        """MESSAGE_CREATE as the gateway sends it, if the client's intents ask for it."""
-        if self._session is None:
+        """MESSAGE_CREATE as the gateway sends it, to the shard that owns the channel (shard 0
+        for a DM), if that session's intents ask for it."""
+        if not self._sessions:
             return
         channel = self._channels.get(int(message["channel_id"]), {})
         in_guild = "guild_id" in channel
+        guild_id = int(channel["guild_id"]) if in_guild else None
         wanted = INTENT_GUILD_MESSAGES if in_guild else INTENT_DIRECT_MESSAGES
-        if not self._session.intents & wanted:
-            log.info("MESSAGE_CREATE not sent: the client lacks intent %s", wanted)
-            return
-        event = copy.deepcopy(message)
-        if in_guild:
-            event["guild_id"] = str(self.guild_id)
-            author_id = int(message["author"]["id"])
-            is_bot = author_id == self.bot_id
-            member = self._bot_member() if is_bot else self._members.get(author_id)
-            if member is not None:
-                event["member"] = {k: v for k, v in member.items() if k != "user"}
-            privileged = self._session.intents & INTENT_MESSAGE_CONTENT
-            if not privileged and author_id != self.bot_id:
-                event.update(content="", embeds=[], attachments=[], components=[])
-        await self._dispatch("MESSAGE_CREATE", event)
+        sessions = self._shard_sessions(guild_id)
+        if not sessions:
+            self._undeliverable("MESSAGE_CREATE", guild_id)
+        for session in sessions:
+            if not session.intents & wanted:
+                log.info("MESSAGE_CREATE not sent: the client lacks intent %s", wanted)
+                continue
+            event = copy.deepcopy(message)
+            if in_guild:
+                event["guild_id"] = str(self.guild_id)
+                author_id = int(message["author"]["id"])
+                is_bot = author_id == self.bot_id
+                member = self._bot_member() if is_bot else self._members.get(author_id)
+                if member is not None:
+                    event["member"] = {k: v for k, v in member.items() if k != "user"}
+                privileged = session.intents & INTENT_MESSAGE_CONTENT
+                if not privileged and author_id != self.bot_id:
+                    event.update(content="", embeds=[], attachments=[], components=[])
+            await self._send_event(session, "MESSAGE_CREATE", event)
+        self._notify()
+
+    async def _dispatch_interaction(self, record: _Interaction) -> None:
+        """INTERACTION_CREATE to the guild's shard, or to shard 0 outside a guild."""
+        guild_id = self.guild_id if record.in_guild else None
+        await self._dispatch("INTERACTION_CREATE", record.payload, guild_id=guild_id)
 
     # --- gateway -------------------------------------------------------------------------
 
-    async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a DISPATCH with the next sequence number; kept for replay on RESUME."""
-        session = self._session
-        if session is None:
+    @staticmethod
+    def _shard_for(guild_id: int | None, count: int) -> int:
+        """The shard Discord sends a guild's events to; DMs (no guild) go to shard 0."""
+        return 0 if guild_id is None else (guild_id >> 22) % count
+
+    def _shard_sessions(self, guild_id: int | None) -> list[_Session]:
+        """The sessions that receive events of ``guild_id`` (None: DMs), by their own shard
+        count; a session whose socket is down still logs them for RESUME."""
+        if not self._sessions:
             raise RuntimeError("the client has not identified on the gateway yet")
+        return [
+            s
+            for s in self._sessions.values()
+            if s.shard[0] == self._shard_for(guild_id, s.shard[1])
+        ]
+
+    def _undeliverable(self, event: str, guild_id: int | None) -> None:
+        shard = self._shard_for(guild_id, self.shard_count)
+        log.warning("%s not sent: no session for shard %s", event, shard)
+        self.undelivered.append((event, shard))
+
+    async def _dispatch(
+        self,
+        event: str,
+        data: dict[str, Any],
+        *,
+        guild_id: int | None = None,
+        session: _Session | None = None,
+    ) -> None:
+        """Send a DISPATCH to ``session``, or else to the shard(s) owning ``guild_id`` (None:
+        shard 0, as for DMs); each session numbers and keeps its events for RESUME."""
+        sessions = [session] if session is not None else self._shard_sessions(guild_id)
+        if not sessions:
+            self._undeliverable(event, guild_id)
+        for target in sessions:
+            await self._send_event(target, event, data)
+        self._notify()
+
+    @staticmethod
+    async def _send_event(session: _Session, event: str, data: dict[str, Any]) -> None:
+        """Send a DISPATCH with the session's next sequence number; kept for replay."""
         session.seq += 1
         session.log.append((session.seq, event, data))
         conn = session.conn
         if conn is not None:
             await conn.send({"op": 0, "t": event, "s": session.seq, "d": data})
-        self._notify()
 
     def _protocol_error(self, message: str) -> None:
         log.error("fake discord: %s", message)
@@ -1229,7 +1486,7 @@ class FakeDiscord:
             await ws.close(code=4000, message=b"fake crashed")
         finally:
             self._connections.discard(conn)
-            session = self._session
+            session = conn.session
             if session is not None and session.conn is conn:
                 session.conn = None
             self._notify()
@@ -1252,7 +1509,7 @@ class FakeDiscord:
         elif op == 4:
             pass  # voice state updates: no voice here
         elif op == 8:
-            await self._member_chunk(data or {})
+            await self._member_chunk(conn.session, data or {})
         else:
             self._protocol_error(f"unknown gateway opcode {op}")
             await conn.ws.close(code=4001, message=b"Unknown opcode.")
@@ -1271,25 +1528,42 @@ class FakeDiscord:
             self._protocol_error(f"IDENTIFY asked for privileged intents ({intents})")
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = data.get("shard")
+        if shard is None:
+            shard = [0, 1]
+        valid_shard = (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(type(n) is int for n in shard)
+            and 0 <= shard[0] < shard[1]
+        )
+        if not valid_shard:
+            self._protocol_error(f"IDENTIFY with an invalid shard {shard!r}")
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        shard_id, count = shard
         self.identifies += 1
         self.intents = intents
-        shard = list(data.get("shard") or [0, 1])
-        session = _Session(id=secrets.token_hex(16), shard=shard, intents=intents, conn=conn)
-        previous = self._session
-        if previous is not None and previous.conn is not None and previous.conn is not conn:
-            await previous.conn.ws.close(code=4000, message=b"Session replaced.")
-        self._session = session
+        self.identified_shards.append((shard_id, count))
+        session = _Session(id=secrets.token_hex(16), shard=[shard_id, count], intents=intents)
+        session.conn = conn
+        previous = self._sessions.get(shard_id)
+        self._sessions[shard_id] = session
         conn.session = session
+        if previous is not None and previous.conn is not None and previous.conn is not conn:
+            old, previous.conn = previous.conn, None
+            await old.ws.close(code=4000, message=b"Session replaced.")
         host = self.ws_url.removesuffix("/gateway")
+        owns_guild = self._shard_for(self.guild_id, count) == shard_id
         await self._dispatch(
             "READY",
             {
                 "v": 10,
                 "user": self._users[self.bot_id],
-                "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                "guilds": [{"id": str(self.guild_id), "unavailable": True}] if owns_guild else [],
                 "session_id": session.id,
                 "resume_gateway_url": f"{host}/resume-gateway",
-                "shard": shard,
+                "shard": [shard_id, count],
                 "application": {"id": str(self.application_id), "flags": 0},
                 "private_channels": [],
                 "relationships": [],
@@ -1301,13 +1575,15 @@ class FakeDiscord:
                 "auth": {},
                 "_trace": ['["gateway-prd-fake",{"micros":0}]'],
             },
+            session=session,
         )
-        if intents & INTENT_GUILDS:
-            await self._dispatch("GUILD_CREATE", self._guild(full=True))
+        if intents & INTENT_GUILDS and owns_guild:
+            await self._dispatch("GUILD_CREATE", self._guild(full=True), session=session)
         self.ready.set()
 
     async def _resume(self, conn: _Connection, data: dict[str, Any]) -> None:
-        session = self._session
+        wanted = data.get("session_id")
+        session = next((s for s in self._sessions.values() if s.id == wanted), None)
         valid = (
             session is not None
             and data.get("session_id") == session.id
@@ -1351,7 +1627,7 @@ class FakeDiscord:
         session.conn = conn  # no await since the last check: nothing dispatched in between
         self._notify()
 
-    async def _member_chunk(self, data: dict[str, Any]) -> None:
+    async def _member_chunk(self, session: _Session, data: dict[str, Any]) -> None:
         wanted = {int(u) for u in data.get("user_ids") or []}
         members = [self._bot_member(), *self._members.values()]
         if wanted:
@@ -1367,7 +1643,7 @@ class FakeDiscord:
         }
         if data.get("nonce"):
             chunk["nonce"] = data["nonce"]
-        await self._dispatch("GUILD_MEMBERS_CHUNK", chunk)
+        await self._dispatch("GUILD_MEMBERS_CHUNK", chunk, session=session)
 
     # --- REST ----------------------------------------------------------------------------
 
@@ -1477,60 +1753,161 @@ class FakeDiscord:
         self._notify()
         return self._json(404, {"message": "404: Not Found", "code": 0}, {})
 
-    async def _rest(self, request: web.Request) -> web.StreamResponse:
-        method, path = request.method, "/" + request.match_info["tail"]
-        self.requests.append((method, path, time.monotonic()))
-        self._notify()
-        for index, (needle, retry_after) in enumerate(self._rate_limits):
-            if needle in path:
-                del self._rate_limits[index]
-                return self._too_many(path, retry_after)
+    def _find_route(
+        self, method: str, path: str
+    ) -> tuple[tuple[re.Match[str], Any, bool] | None, bool]:
+        """(match, handler, needs_auth) of the route for ``method path``, and whether any route
+        has that path (for 405 against 404)."""
         path_known = False
         for route_method, pattern, handler, needs_auth in self._routes:
             match = pattern.fullmatch(path)
             if match is None:
                 continue
             path_known = True
-            if route_method != method:
-                continue
-            headers = self._headers(f"{method} {pattern.pattern}")
-            if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
-                return self._json(401, {"message": "401: Unauthorized", "code": 0}, headers)
-            try:
-                result = await handler(request, **match.groupdict())
-            except ApiError as error:
-                return self._json(error.status, error.body(), headers)
-            except Exception as error:  # a bug in the fake: fail loudly, and without retries
-                log.exception("fake discord crashed on %s %s", method, path)
-                self._protocol_error(f"fake crashed on {method} {path}: {error!r}")
-                return self._json(400, {"message": f"fake crashed: {error!r}", "code": 0}, {})
-            finally:
-                self._notify()
-            if result is None:
-                return web.Response(status=204, headers=headers)
-            return self._json(200, result, headers)
-        self.unknown_routes.append((method, path))
-        if path_known:
-            return self._json(405, {"message": "405: Method Not Allowed", "code": 0}, {})
-        return self._json(404, {"message": "404: Not Found", "code": 0}, {})
+            if route_method == method:
+                return (match, handler, needs_auth), True
+        return None, path_known
 
-    def _too_many(self, path: str, retry_after: float) -> web.Response:
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        """Discord's REST front door, in Discord's order: the proxy (``5xx_before`` faults),
+        the global rate limit, scheduled 429s, routing, authorization, the per-channel message
+        bucket, the handler, then ``5xx_after``/``timeout_after`` faults on its answer."""
+        method, path = request.method, "/" + request.match_info["tail"]
+        self.requests.append((method, path, time.monotonic()))
+        self._notify()
+        if self._take_fault(path, ("5xx_before",)) is not None:
+            return web.Response(
+                status=502, text=PROXY_502, content_type="text/html", headers={"Via": "1.1 google"}
+            )
+        found, path_known = self._find_route(method, path)
+        as_bot = request.headers.get("Authorization") == f"Bot {self.token}"
+        # Interaction callbacks and webhooks are not bound by the bot's global rate limit.
+        if as_bot and (found is None or found[2]):
+            retry_after = self._spend_global_token()
+            if retry_after is not None:
+                return self._global_too_many(retry_after)
+        for index, (needle, retry_after, scope) in enumerate(self._rate_limits):
+            if needle in path:
+                del self._rate_limits[index]
+                return self._too_many(path, retry_after, scope)
+        if found is None:
+            self.unknown_routes.append((method, path))
+            if path_known:
+                return self._json(405, {"message": "405: Method Not Allowed", "code": 0}, {})
+            return self._json(404, {"message": "404: Not Found", "code": 0}, {})
+        match, handler, needs_auth = found
+        headers = self._headers(f"{method} {match.re.pattern}")
+        if needs_auth and not as_bot:
+            return self._json(401, {"message": "401: Unauthorized", "code": 0}, headers)
+        if handler == self._create_message:
+            retry_after, headers = self._spend_message_bucket(
+                int(match["channel_id"]), headers["X-RateLimit-Bucket"]
+            )
+            if retry_after is not None:
+                return self._rate_limited(retry_after, headers, scope="user")
+        fault = self._take_fault(path, ("5xx_after", "timeout_after"))
+        response: web.Response
+        try:
+            result = await handler(request, **match.groupdict())
+        except ApiError as error:
+            response = self._json(error.status, error.body(), headers)
+        except Exception as error:  # a bug in the fake: fail loudly, and without retries
+            log.exception("fake discord crashed on %s %s", method, path)
+            self._protocol_error(f"fake crashed on {method} {path}: {error!r}")
+            return self._json(400, {"message": f"fake crashed: {error!r}", "code": 0}, {})
+        else:
+            if result is None:
+                response = web.Response(status=204, headers=headers)
+            else:
+                response = self._json(200, result, headers)
+        finally:
+            self._notify()
+        if fault is not None and fault.mode == "5xx_after":
+            body = {"message": "500: Internal Server Error", "code": 0}
+            return self._json(500, body, headers)
+        if fault is not None and fault.mode == "timeout_after":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), fault.hold)
+        return response
+
+    def _spend_global_token(self) -> float | None:
+        """Take a token from the global bucket; None if there was one, else the seconds until
+        the next one."""
+        rate = self.global_rate_limit
+        if rate is None:
+            return None
+        now = time.monotonic()
+        if self._global_tokens is None:
+            self._global_tokens = rate
+        else:
+            refill = (now - self._global_at) * rate
+            self._global_tokens = min(rate, self._global_tokens + refill)
+        self._global_at = now
+        if self._global_tokens >= 1:
+            self._global_tokens -= 1
+            return None
+        return (1 - self._global_tokens) / rate
+
+    def _spend_message_bucket(
+        self, channel_id: int, bucket: str
+    ) -> tuple[float | None, dict[str, str]]:
+        """Spend one request of the channel's message bucket (a window of
+        ``channel_message_limit`` requests, reset ``channel_message_period`` seconds after its
+        first): None if allowed, else the seconds until it resets; and the truthful headers."""
+        limit, period = self.channel_message_limit, self.channel_message_period
+        now = time.monotonic()
+        start, used = self._message_windows.get(channel_id, (now, 0))
+        if now >= start + period:
+            start, used = now, 0
+        over = used >= limit
+        if not over:
+            used += 1
+        self._message_windows[channel_id] = (start, used)
+        reset_after = math.ceil((start + period - now) * 1000) / 1000
         headers = {
-            "Retry-After": str(max(1, round(retry_after + 0.5))),
-            "X-RateLimit-Limit": "5",
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-            "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-            "X-RateLimit-Bucket": hashlib.md5(path.encode()).hexdigest()[:16],
-            "X-RateLimit-Scope": "user",
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(limit - used),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            # One hash for the route, as on Discord: discord.py keys the bucket per channel by
+            # adding the major parameter (the channel id) to it.
+            "X-RateLimit-Bucket": bucket,
+            "Via": "1.1 google",
+        }
+        return (reset_after if over else None), headers
+
+    def _rate_limited(
+        self, retry_after: float, headers: dict[str, str], *, scope: str
+    ) -> web.Response:
+        """A 429 as Discord answers it, counted in ``served_429``."""
+        self.served_429 += 1
+        self._notify()
+        retry_after = math.ceil(retry_after * 1000) / 1000
+        headers = {
+            **headers,
+            "Retry-After": str(max(1, math.ceil(retry_after))),
+            "X-RateLimit-Scope": scope,
             "Via": "1.1 google",
         }
         body = {
             "message": "You are being rate limited.",
             "retry_after": retry_after,
-            "global": False,
+            "global": scope == "global",
         }
         return self._json(429, body, headers)
+
+    def _global_too_many(self, retry_after: float) -> web.Response:
+        return self._rate_limited(retry_after, {"X-RateLimit-Global": "true"}, scope="global")
+
+    def _too_many(self, path: str, retry_after: float, scope: str) -> web.Response:
+        headers = {
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+            "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+            "X-RateLimit-Bucket": hashlib.md5(path.encode()).hexdigest()[:16],
+        }
+        return self._rate_limited(retry_after, headers, scope=scope)
 
     async def _attachment(self, request: web.Request) -> web.Response:
         data = self._attachments.get(int(request.match_info["attachment"]))
@@ -1594,7 +1971,7 @@ class FakeDiscord:
     async def _get_gateway_bot(self, request: web.Request) -> dict[str, Any]:
         return {
             "url": self.ws_url,
-            "shards": 1,
+            "shards": self.shard_count,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,
@@ -1746,9 +2123,26 @@ class FakeDiscord:
         return self._channel(channel_id)
 
     async def _create_message(self, request: web.Request, channel_id: str) -> dict[str, Any]:
+        """POST /channels/{id}/messages. A ``nonce`` (an integer, or a string of at most 25
+        characters) is echoed; with ``enforce_nonce: true`` a nonce the bot used in this channel
+        within ``nonce_window`` seconds returns that message (200) and creates nothing."""
         channel = self._channel(channel_id)
         payload, files = await self._body(request)
         payload = payload or {}
+        nonce = payload.get("nonce")
+        if nonce is not None and (
+            isinstance(nonce, bool)
+            or not isinstance(nonce, int | str)
+            or len(str(nonce)) > NONCE_MAX_LENGTH
+        ):
+            raise _invalid_form("nonce", f"Must be {NONCE_MAX_LENGTH} or fewer in length.")
+        key = (int(channel_id), str(nonce))
+        if nonce is not None and payload.get("enforce_nonce") is True:
+            seen = self._nonces.get(key)
+            if seen is not None and time.monotonic() - seen[0] <= self.nonce_window:
+                existing = self._messages.get(seen[1])
+                if existing is not None:
+                    return existing
         if channel["type"] == 1:
             recipient = int(channel["recipients"][0]["id"])
             if recipient in self._dm_failures:
@@ -1758,8 +2152,12 @@ class FakeDiscord:
         message = self._new_message(
             int(channel_id), payload, files, author=self._public_user(self.bot_id)
         )
-        self._messages[int(message["id"])] = message
-        self._posted.setdefault(int(channel_id), []).append(int(message["id"]))
+        message_id = int(message["id"])
+        self._messages[message_id] = message
+        self._posted.setdefault(int(channel_id), []).append(message_id)
+        self._created.append((time.monotonic(), int(channel_id), message_id))
+        if nonce is not None:
+            self._nonces[key] = (time.monotonic(), message_id)
         channel["last_message_id"] = message["id"]
         await self._dispatch_message_create(message)
         return message

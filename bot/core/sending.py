@@ -204,9 +204,9 @@ class PlatformSender:
         """Send what is due now and return once it is all out. With the circuit open, the
         platform is probed once; if it still fails, the rest waits for a later call."""
         while True:
-            if self.breaker.state == "open" and not self._in_flight:
-                if not await self.breaker.probe():
-                    return
+            open_now = self.breaker.state == "open" and not self._in_flight
+            if open_now and not await self.breaker.probe():
+                return
             if self.breaker.allows and await self._start_one():
                 continue
             if not self._in_flight:

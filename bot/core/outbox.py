@@ -14,7 +14,6 @@ costs at most one extra copy, and a failure that proves nothing arrived costs no
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -272,19 +271,3 @@ def next_wakeup(session: Session) -> datetime | None:
     ]
     found = [c for c in candidates if c is not None]
     return min(found) if found else None
-
-
-def pending_count(session: Session, platforms: Sequence[str] | None = None) -> int:
-    """Rows still to send (pending or in flight): what a drained shutdown leaves behind."""
-    total = 0
-    for model, owner, owner_id in _SOURCES:
-        query = (
-            select(func.count())
-            .select_from(model)
-            .join(owner, owner.id == owner_id)
-            .where(model.status.in_(("pending", "sending")))
-        )
-        if platforms is not None:
-            query = query.where(owner.platform.in_(platforms))
-        total += session.scalar(query) or 0
-    return total

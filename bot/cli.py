@@ -18,6 +18,7 @@ from bot.content_tools import FINGERPRINTS, check_content, export_json, fingerpr
 from bot.core.catalog import CatalogError, default_content_dir, load_catalog
 from bot.core.clock import ShiftedClock
 from bot.core.crypto import generate_key
+from bot.leadership import OneProcessOnly
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -111,6 +112,8 @@ def _run(settings: Settings) -> int:
         )
     except (GatewayNotFound, ClientError):
         return _fail("Cannot reach Discord; check the network or DISCORD_API_BASE_URL.")
+    except OneProcessOnly as exc:
+        return _fail(str(exc))
     finally:
         core.db.dispose()
     return 0

@@ -62,7 +62,7 @@ async def serve(settings: Settings, core: Core, stop: asyncio.Event | None = Non
     leadership = leadership_for(core.db)
     switchboard = Switchboard()
     # Made first, so what is queued while an adapter starts is sent as soon as it is up.
-    ticker = Ticker(core, switchboard)
+    ticker = Ticker(core, switchboard, on_demand=False)
     started: list[Adapter] = []
     scheduler = AsyncIOScheduler()
     leading: asyncio.Task[None] | None = None

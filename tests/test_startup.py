@@ -30,6 +30,26 @@ def test_a_bad_setting_stops_start_up_naming_it(tmp_path: Path, name: str, value
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("settings", "sentence"),
+    [
+        ({"DISCORD_SHARD_IDS": "0,1"}, "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT as well."),
+        (
+            {"DISCORD_SHARD_IDS": "0,2", "DISCORD_SHARD_COUNT": "2"},
+            "each of DISCORD_SHARD_IDS must be below DISCORD_SHARD_COUNT.",
+        ),
+        ({"DISCORD_SHARD_IDS": "first"}, "The setting DISCORD_SHARD_IDS is not valid"),
+        ({"TELEGRAM_MESSAGES_PER_SECOND": "0"}, "TELEGRAM_MESSAGES_PER_SECOND is not valid"),
+    ],
+)
+def test_settings_that_do_not_fit_together_are_one_sentence(
+    tmp_path: Path, settings: dict[str, str], sentence: str
+) -> None:
+    result = run_cli(["run"], tmp_path, **settings)
+    assert result.returncode == 2
+    assert sentence in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_bad_database_url_is_one_sentence(tmp_path: Path) -> None:
     result = run_cli(["db", "upgrade"], tmp_path, DATABASE_URL="nonsense://x")
     assert result.returncode == 2 and "DATABASE_URL" in result.stderr

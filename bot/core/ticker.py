@@ -34,9 +34,14 @@ class TickReport:
 
 
 class Ticker:
-    def __init__(self, core: Core, switchboard: Switchboard) -> None:
+    """`on_demand` (tests, the terminal): what an event queues is sent at once by this
+    ticker. A running bot passes False: only the elected sender sends (`start`), and it
+    finds what another process queued within `IDLE_LOOK` seconds."""
+
+    def __init__(self, core: Core, switchboard: Switchboard, *, on_demand: bool = True) -> None:
         self.core = core
         self.switchboard = switchboard
+        self.on_demand = on_demand
         self._senders: dict[str, PlatformSender] = {}
         self._continuous = False
         self._took_over = False
@@ -74,6 +79,8 @@ class Ticker:
         if self._continuous:
             for sender in self._all_senders():
                 sender.wake()
+            return
+        if not self.on_demand:
             return
         self._flush_wanted = True
         if self._flusher is None or self._flusher.done():

@@ -24,9 +24,11 @@ Paths in ``requests`` and ``unknown_routes`` are relative to ``/api/v10`` and ca
 
 As strict as Discord about message delivery, so delivery code meets Discord's limits and faults:
 
-* Nonces: ``POST /channels/{id}/messages`` with ``nonce`` and ``enforce_nonce: true`` (what
-  ``channel.send(..., nonce=...)`` sends) returns the message already created with that nonce
-  in that channel within ``nonce_window`` seconds instead of creating another.
+* Nonces: ``POST /channels/{id}/messages`` with ``nonce`` and ``enforce_nonce: true`` returns
+  the message already created with that nonce in that channel within ``nonce_window`` seconds
+  instead of creating another. discord.py's ``channel.send()`` sends both, with a random nonce
+  unless ``nonce=`` is given: its own retries are safe, a re-send by the bot is not unless the
+  bot passes the same ``nonce=``.
 * Rate limits: a global token bucket (``global_rate_limit`` requests per second per bot, across
   the bot's routes; interaction and webhook routes are exempt, as on Discord) and the
   per-channel message bucket (``channel_message_limit`` per ``channel_message_period``,
@@ -34,6 +36,8 @@ As strict as Discord about message delivery, so delivery code meets Discord's li
   answered is counted in ``served_429``.
 * Faults: ``fault(mode, ...)`` schedules proxy 502s, 500s after the work was done, responses
   held past the client's patience, or a port that refuses connections for a while.
+* Inspection: ``dm_counts()`` and ``message_times()`` count and time the messages the bot
+  created, to measure duplicates and rates.
 * Shards: ``GET /gateway/bot`` recommends ``shard_count`` shards; each IDENTIFY with
   ``shard: [id, count]`` gets its own session; DMs go to shard 0, guild events to shard
   ``(guild_id >> 22) % count``.
@@ -334,6 +338,7 @@ class FakeDiscord:
         self._refusal: asyncio.Task[None] | None = None
         self._refusal_over = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._busy: set[Any] = set()  # aiohttp RequestHandlers serving a request right now
         self._changed = asyncio.Event()
         self._last_id = 0
         self._runner: web.AppRunner | None = None
@@ -527,7 +532,10 @@ class FakeDiscord:
             self._listener.close()
             self._listener = None
         for handler in self._runner.server.connections:
-            handler.close()  # idle keep-alive connections close now, busy ones when done
+            if handler in self._busy:
+                handler.close()  # a gateway socket or a request in flight: close when done
+            else:
+                handler.force_close()  # an idle keep-alive connection: close now
         self.faults_served["refuse"] += 1
         self._refusal_over = asyncio.Event()
         self._refusal = asyncio.get_running_loop().create_task(self._listen_after(seconds))
@@ -1454,6 +1462,7 @@ class FakeDiscord:
             return ws
         conn = _Connection(ws, zlib.compressobj() if compress else None)
         self._connections.add(conn)
+        self._busy.add(request.protocol)
         try:
             await conn.send(
                 {
@@ -1486,6 +1495,7 @@ class FakeDiscord:
             await ws.close(code=4000, message=b"fake crashed")
         finally:
             self._connections.discard(conn)
+            self._busy.discard(request.protocol)
             session = conn.session
             if session is not None and session.conn is conn:
                 session.conn = None
@@ -1769,6 +1779,13 @@ class FakeDiscord:
         return None, path_known
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
+        self._busy.add(request.protocol)
+        try:
+            return await self._serve_rest(request)
+        finally:
+            self._busy.discard(request.protocol)
+
+    async def _serve_rest(self, request: web.Request) -> web.StreamResponse:
         """Discord's REST front door, in Discord's order: the proxy (``5xx_before`` faults),
         the global rate limit, scheduled 429s, routing, authorization, the per-channel message
         bucket, the handler, then ``5xx_after``/``timeout_after`` faults on its answer."""

@@ -17,8 +17,8 @@ import pytest
 from bot.core.catalog import Catalog
 from bot.core.context import Incoming
 from bot.core.crypto import ReplyCipher
-from bot.core.outbox import backoff
 from bot.core.messages import Outcome
+from bot.core.outbox import backoff
 from tests.telegram_world import ANA, BEN, GROUP, MIA, World, running_world
 
 THOUGHT = "i felt a bit shy about it, then glad we tried"

@@ -30,8 +30,11 @@ log = logging.getLogger(__name__)
 
 # Below the platform's published limit, so the jitter of a busy machine never crosses it.
 PACE = 0.97
-# Seconds an idle sender waits before looking again (a retry or a snooze coming due).
+# Seconds an idle sender waits before looking again (a retry or a snooze coming due, or
+# a notice queued by another process).
 IDLE_LOOK = 2.0
+# Seconds a send may take, all its parts and the platform library's own retries included.
+SEND_TIMEOUT = 60.0
 
 
 class Pacer:
@@ -266,13 +269,21 @@ class PlatformSender:
             await asyncio.to_thread(self.core.record_part_sync, item, index + 1)
 
         try:
-            message_id = await self.messenger.send(
-                item.to,
-                item.message,
-                key=item.key,
-                first_part=item.first_part,
-                part_sent=part_sent,
-            )
+            async with asyncio.timeout(SEND_TIMEOUT):
+                message_id = await self.messenger.send(
+                    item.to,
+                    item.message,
+                    key=item.key,
+                    first_part=item.first_part,
+                    part_sent=part_sent,
+                )
+        except TimeoutError:
+            # No answer in time, from a client without a timeout of its own: it may have
+            # arrived, and the platform is not answering.
+            self.failed += 1
+            self.breaker.failure()
+            await asyncio.to_thread(self._record, item, Failure.UNKNOWN, None)
+            return
         except asyncio.CancelledError:
             # A drain ran out of time mid-request: it may have arrived.
             await asyncio.shield(asyncio.to_thread(self._record, item, Failure.UNKNOWN, None))

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import discord
+import yarl
 from aiolimiter import AsyncLimiter
 from discord import app_commands
 from discord.ext import commands
@@ -286,6 +287,11 @@ class DiscordAdapter:
         """The gateway stays: events keep being answered while another process sends."""
 
     async def _connect(self) -> None:
+        if self.settings.discord_shards is not None and self.settings.discord_api_base_url:
+            # discord.py asks /gateway/bot for the address only when it also asks for the
+            # shard count; behind a proxy, the proxy's answer is the address to use.
+            _, url, _ = await self.bot.http.get_bot_gateway()
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         self._connection = asyncio.create_task(self.bot.connect(reconnect=True))
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait({self._connection, ready}, return_when=asyncio.FIRST_COMPLETED)

@@ -434,6 +434,7 @@ async def test_a_share_made_before_the_discord_adapter_is_up_arrives_once_it_is(
     await today(world, ANA)
     gift = "a thought for Ben, when he's ready"
     await dm(world, ANA, gift, until="Saved privately")
+    await world.ticker.flush()  # the running process has sent what it had ("Ben joined")
 
     starting = Switchboard()
     ticker = Ticker(world.core, starting)

@@ -117,10 +117,15 @@ class StoringThenFailing:
         return None
 
 
-def run_with(bot: Harness, messenger: StoringThenFailing, until: datetime) -> None:
+def run_with(
+    bot: Harness,
+    messenger: StoringThenFailing,
+    until: datetime,
+    step: timedelta = timedelta(seconds=20),
+) -> None:
     ticker = Ticker(bot.core, Switchboard([messenger]))
     while bot.clock.now() < until:
-        bot.clock.advance(timedelta(seconds=20))
+        bot.clock.advance(step)
         bot.loop.run_until_complete(ticker.tick())
 
 
@@ -169,12 +174,12 @@ def test_a_message_the_platform_refuses_for_good_is_not_retried(bot: Harness) ->
     bot.clock.set(utc(2026, 11, 23, 6, 0))
     bot.onboard("ana", time="07:00")
     platform = StoringThenFailing(fail_at_part=0, error=Rejected("can't parse entities"))
-    run_with(bot, platform, utc(2026, 11, 23, 9))
+    run_with(bot, platform, utc(2026, 11, 23, 9), step=timedelta(minutes=5))
     assert len(platform.stored) == 1
     assert statuses(bot) == ["failed"]
     # The person is still reachable: tomorrow's practice goes as usual.
     platform.fail_at_part = None
-    run_with(bot, platform, utc(2026, 11, 24, 9))
+    run_with(bot, platform, utc(2026, 11, 24, 9), step=timedelta(minutes=5))
     assert len(platform.stored) == 2 and statuses(bot) == ["failed", "sent"]
 
 

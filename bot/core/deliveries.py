@@ -37,8 +37,6 @@ from db.session import insert_unless_present
 log = logging.getLogger(__name__)
 
 RECENT_DAYS = 7
-# People planned per transaction: short, so commands and the sender's writes interleave.
-PLAN_BATCH = 50
 
 
 def practice_buttons(delivery_id: int) -> Keyboard:
@@ -242,9 +240,7 @@ def steer(session: Session, ctx: Context, person: Person, args: str, *, more: bo
 # --- The scheduler's side -------------------------------------------------------------
 
 
-def plan_due(
-    session: Session, ctx: Context, platform: str, limit: int = PLAN_BATCH
-) -> tuple[int, int]:
+def plan_due(session: Session, ctx: Context, platform: str, limit: int) -> tuple[int, int]:
     """Write the outbox rows of up to `limit` people on `platform` due by now.
 
     Returns (people looked at, rows written); the caller repeats, one short transaction

@@ -39,7 +39,9 @@ SEND_TIMEOUT = 60.0
 
 class Pacer:
     """Evenly spaced send slots at `rate` a second: no bursts, so no window of any length
-    sees more than the limit; a 429's `retry_after` holds every slot back."""
+    sees more than the limit. (A 429 that slips through anyway is waited out for every
+    request by the platform library itself: python-telegram-bot's `AIORateLimiter`,
+    discord.py's global lock.)"""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
@@ -51,9 +53,6 @@ class Pacer:
         self._next = slot + self.interval
         if slot > now:
             await asyncio.sleep(slot - now)
-
-    def hold(self, seconds: float) -> None:
-        self._next = max(self._next, time.monotonic() + seconds)
 
 
 class Breaker:
@@ -236,7 +235,7 @@ class PlatformSender:
 
     async def _start_one(self) -> bool:
         """Lease one due row and start its send; False when nothing is due."""
-        async with self._slot_for_a_claim() as slot:
+        async with _Slot(self._slots) as slot:
             await self.pacer.wait()
             if not self.breaker.allows:
                 return True  # opened meanwhile: go back to waiting for it
@@ -261,12 +260,10 @@ class PlatformSender:
                 await asyncio.to_thread(self.core.release_sync, item)
             raise
 
-    def _slot_for_a_claim(self) -> _Slot:
-        return _Slot(self._slots)
-
     async def _send(self, item: Send) -> None:
+        # What happened is recorded even when a drain cancels the send meanwhile.
         async def part_sent(index: int) -> None:
-            await asyncio.to_thread(self.core.record_part_sync, item, index + 1)
+            await asyncio.shield(asyncio.to_thread(self.core.record_part_sync, item, index + 1))
 
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
@@ -293,7 +290,7 @@ class PlatformSender:
             return
         self.breaker.success()
         self.sent += 1
-        await asyncio.to_thread(self.core.record_sent_sync, item, message_id)
+        await asyncio.shield(asyncio.to_thread(self.core.record_sent_sync, item, message_id))
 
     def _judge(self, error: SendError) -> tuple[Failure, float | None]:
         """What the failure proves, and what it tells the pacer and the breaker."""
@@ -305,8 +302,7 @@ class PlatformSender:
             self.breaker.settle()
             return Failure.REJECTED, None
         if isinstance(error, NotDelivered) and error.retry_after is not None:
-            self.pacer.hold(error.retry_after)
-            self.breaker.settle()
+            self.breaker.settle()  # rate limited: the platform is up
             return Failure.NOT_DELIVERED, error.retry_after
         self.breaker.failure()
         if isinstance(error, OutcomeUnknown):

@@ -58,6 +58,9 @@ _HANDLERS: dict[str, Handler] = {
     "more": lambda s, c, p, a: deliveries.steer(s, c, p, a, more=True),
     "less": lambda s, c, p, a: deliveries.steer(s, c, p, a, more=False),
 }
+# People (or workshops) planned per transaction, and transactions per planning call.
+PLAN_BATCH = 50
+PLAN_BATCHES_PER_TICK = 1000
 _COMMAND = re.compile(r"/(\S*)\s*(.*)", re.DOTALL)
 # Commands that take no words, or only the practice a button names (`/skip #12`): what is
 # written after them is somebody's words, kept by the free-text rules once the command ran.
@@ -306,11 +309,13 @@ class Core:
         written = 0
         for platform in platforms:
             for plan in (deliveries.plan_due, workshops.plan_posts):
-                while True:
+                # A batch that is not full was the last; the cap bounds one call, and the
+                # next tick goes on where it stopped.
+                for _ in range(PLAN_BATCHES_PER_TICK):
                     with self.db.transaction() as session:
-                        looked_at, wrote = plan(session, self.ctx, platform)
+                        looked_at, wrote = plan(session, self.ctx, platform, PLAN_BATCH)
                     written += wrote
-                    if looked_at == 0:
+                    if looked_at < PLAN_BATCH:
                         break
         return written
 

@@ -204,7 +204,7 @@ def _reschedule(workshop: Workshop, now: datetime, from_date: date | None) -> No
     workshop.next_due_date = occurrence.practice_date
 
 
-def plan_posts(session: Session, ctx: Context, platform: str, limit: int = 50) -> tuple[int, int]:
+def plan_posts(session: Session, ctx: Context, platform: str, limit: int) -> tuple[int, int]:
     """Write the day's post for up to `limit` workshops that are due; never two days at once.
 
     Returns (workshops looked at, posts written), like `deliveries.plan_due`.

@@ -36,11 +36,18 @@ def fresh_database(url: str) -> Database:
     return database
 
 
-def seed_due(database: Database, count: int, *, due_at: datetime | None = None) -> list[int]:
-    """`count` Telegram people set up and due now (or at `due_at`); their chat ids."""
+def seed_due(
+    database: Database,
+    count: int,
+    *,
+    due_at: datetime | None = None,
+    first_chat: int = FIRST_CHAT,
+) -> list[int]:
+    """`count` Telegram people set up and due now (or at `due_at`); their chat ids, from
+    `first_chat` on (seed a database again with chats after the last ones)."""
     now = datetime.now(UTC)
     due = due_at or now - timedelta(seconds=5)
-    chats = list(range(FIRST_CHAT, FIRST_CHAT + count))
+    chats = list(range(first_chat, first_chat + count))
     rows = [
         {
             "platform": "telegram",

@@ -303,9 +303,15 @@ class Core:
 
     # --- the scheduler's side -----------------------------------------------------------
 
-    def plan_due_sync(self, platforms: Sequence[str]) -> int:
+    def plan_due_sync(
+        self, platforms: Sequence[str], after_batch: Callable[[int], bool] | None = None
+    ) -> int:
         """Write the outbox rows of everything due by now, one short transaction per
-        batch, so commands and the sender never wait long behind the planner."""
+        batch, so commands and the sender never wait long behind the planner.
+
+        `after_batch(rows written)` runs after each batch's commit (the sender can start
+        on them at once); it returns False to stop planning (a shutdown).
+        """
         written = 0
         for platform in platforms:
             for plan in (deliveries.plan_due, workshops.plan_posts):
@@ -315,6 +321,8 @@ class Core:
                     with self.db.transaction() as session:
                         looked_at, wrote = plan(session, self.ctx, platform, PLAN_BATCH)
                     written += wrote
+                    if after_batch is not None and not after_batch(wrote):
+                        return written
                     if looked_at < PLAN_BATCH:
                         break
         return written

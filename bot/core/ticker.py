@@ -46,6 +46,8 @@ class Ticker:
         self._continuous = False
         self._took_over = False
         self._lock = asyncio.Lock()
+        self._plan_lock = asyncio.Lock()
+        self._planning = False
         self._flush_wanted = False
         self._flusher: asyncio.Task[None] | None = None
         switchboard.when_sends_queued(self.wake)
@@ -101,24 +103,40 @@ class Ticker:
         self._continuous = True
         for sender in self._all_senders():
             sender.start()
+        self._planning = True
         scheduler.add_job(
             self.plan,
             "interval",
             seconds=seconds,
             id="wholehearted-plan",
-            max_instances=1,
+            # A plan of a big minute can outlast the interval: the next run then finds
+            # one under way and returns (see `plan`), rather than being skipped noisily.
+            max_instances=2,
             coalesce=True,
             misfire_grace_time=None,
         )
         await self.plan()
 
     async def plan(self) -> None:
-        planned = await asyncio.to_thread(self.core.plan_due_sync, self.switchboard.platforms)
-        if planned:
-            self.wake()
+        """Plan what is due, waking the senders after each batch so sending starts with
+        the first rows written."""
+        if self._plan_lock.locked():
+            return
+        loop = asyncio.get_running_loop()
+
+        def after_batch(written: int) -> bool:
+            if written:
+                loop.call_soon_threadsafe(self.wake)
+            return self._planning
+
+        async with self._plan_lock:
+            await asyncio.to_thread(
+                self.core.plan_due_sync, self.switchboard.platforms, after_batch
+            )
 
     async def stop(self, scheduler: AsyncIOScheduler, timeout: float = DRAIN_SECONDS) -> None:
         """Plan nothing more, start no send, and let those in flight finish (bounded)."""
+        self._planning = False  # a plan under way stops after its batch
         if scheduler.get_job("wholehearted-plan") is not None:
             scheduler.remove_job("wholehearted-plan")
         self._continuous = False

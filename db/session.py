@@ -51,8 +51,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     """Take the write lock up front: with several processes on one SQLite file, a deferred
-    transaction that reads and then writes can fail at once instead of waiting its turn."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    transaction that reads and then writes can fail at once instead of waiting its turn.
+    A plain read (`Database.read`) takes none."""
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def insert_unless_present(
@@ -92,6 +94,16 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """One read outside any transaction: no write lock on SQLite, no BEGIN and COMMIT
+        on PostgreSQL. For the idle checks that run every few seconds."""
+        with (
+            self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
+            Session(connection) as session,
+        ):
             yield session
 
     def upgrade(self) -> None:

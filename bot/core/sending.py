@@ -179,6 +179,7 @@ class PlatformSender:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+        self._idle = False
         self.sent = 0
         self.failed = 0
 
@@ -235,11 +236,16 @@ class PlatformSender:
 
     async def _start_one(self) -> bool:
         """Lease one due row and start its send; False when nothing is due."""
+        if self._idle:  # last time nothing was due: look first, with a read that locks nothing
+            _, to_send = await asyncio.to_thread(self.core.due_sync, [self.platform])
+            if not to_send:
+                return False
         async with _Slot(self._slots) as slot:
             await self.pacer.wait()
             if not self.breaker.allows:
                 return True  # opened meanwhile: go back to waiting for it
             item = await self._claim()
+            self._idle = item is None
             if item is None:
                 return False
             self.breaker.take()

@@ -327,6 +327,11 @@ class Core:
                         break
         return written
 
+    def due_sync(self, platforms: Sequence[str]) -> tuple[bool, bool]:
+        """(someone to plan, a row to send): the idle check, a read that locks nothing."""
+        with self.db.read() as session:
+            return outbox.due(session, platforms, self.ctx.clock.now())
+
     def claim_sync(self, platform: str) -> Send | None:
         with self.db.transaction() as session:
             return outbox.claim(session, self.ctx, platform)

@@ -122,6 +122,9 @@ class Ticker:
         the first rows written."""
         if self._plan_lock.locked():
             return
+        to_plan, _ = await asyncio.to_thread(self.core.due_sync, self.switchboard.platforms)
+        if not to_plan:
+            return
         loop = asyncio.get_running_loop()
 
         def after_batch(written: int) -> bool:

@@ -66,11 +66,14 @@ class Send:
     key: str = ""
 
 
-OUTBOXES: dict[str, type[Outbox]] = {
-    "delivery": Delivery,
-    "post": WorkshopPost,
-    "notice": Notice,
+# Each outbox by kind, with who its rows go to (a person, or a workshop's chat) and the
+# column that says which one.
+_SOURCES: dict[str, tuple[type[Outbox], type[Person | Workshop], InstrumentedAttribute[int]]] = {
+    "delivery": (Delivery, Person, Delivery.person_id),
+    "post": (WorkshopPost, Workshop, WorkshopPost.workshop_id),
+    "notice": (Notice, Person, Notice.person_id),
 }
+OUTBOXES: dict[str, type[Outbox]] = {kind: source[0] for kind, source in _SOURCES.items()}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -87,7 +90,7 @@ def claim(session: Session, ctx: Context, platform: str) -> Send | None:
     now = ctx.clock.now()
     while True:
         found: list[tuple[Outbox, Person | Workshop]] = []
-        for model, owner, owner_id in _SOURCES:
+        for model, owner, owner_id in _SOURCES.values():
             found.extend(_next_due(session, model, owner, owner_id, platform, now))
         if not found:
             return None
@@ -98,13 +101,6 @@ def claim(session: Session, ctx: Context, platform: str) -> Send | None:
         row.status = "sending"
         row.attempts += 1
         return _send_for(ctx, row, who)
-
-
-_SOURCES: tuple[tuple[type[Outbox], type[Person | Workshop], InstrumentedAttribute[int]], ...] = (
-    (Delivery, Person, Delivery.person_id),
-    (WorkshopPost, Workshop, WorkshopPost.workshop_id),
-    (Notice, Person, Notice.person_id),
-)
 
 
 def _next_due(
@@ -162,12 +158,18 @@ def _send_for(ctx: Context, row: Outbox, who: Person | Workshop) -> Send:
     return Send(kind, row.id, to, message, first_part=row.parts_sent, key=key)
 
 
-def take_over_orphans(session: Session, ctx: Context) -> int:
-    """Rows left `sending` by a sender that died: their request may or may not have
-    arrived, so each counts one unknown outcome (resent once, or left `uncertain`)."""
+def take_over_orphans(session: Session, ctx: Context, platforms: Sequence[str]) -> int:
+    """Rows on these platforms left `sending` by a sender that died: their request may or
+    may not have arrived, so each counts one unknown outcome (resent once, or left
+    `uncertain`)."""
     orphans = 0
-    for kind, model in OUTBOXES.items():
-        for row in session.scalars(select(model).where(model.status == "sending")):
+    for kind, (model, owner, owner_id) in _SOURCES.items():
+        rows = session.scalars(
+            select(model)
+            .join(owner, owner.id == owner_id)
+            .where(model.status == "sending", owner.platform.in_(platforms))
+        )
+        for row in rows:
             _unknown(ctx, kind, row, timedelta(0))  # due at once: it was due already
             orphans += 1
     return orphans
@@ -275,7 +277,7 @@ def due(session: Session, platforms: Sequence[str], now: datetime) -> tuple[bool
             owner_id == owner.id,
             owner.platform.in_(platforms),
         )
-        for model, owner, owner_id in _SOURCES
+        for model, owner, owner_id in _SOURCES.values()
     ]
     row = session.execute(select(or_(false(), *plan), or_(false(), *send))).one()
     return bool(row[0]), bool(row[1])

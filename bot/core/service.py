@@ -340,9 +340,9 @@ class Core:
         with self.db.transaction() as session:
             outbox.release(session, send.kind, send.row_id)
 
-    def take_over_orphans_sync(self) -> int:
+    def take_over_orphans_sync(self, platforms: Sequence[str]) -> int:
         with self.db.transaction() as session:
-            return outbox.take_over_orphans(session, self.ctx)
+            return outbox.take_over_orphans(session, self.ctx, platforms)
 
     def record_part_sync(self, send: Send, parts_sent: int) -> None:
         with self.db.transaction() as session:

@@ -151,7 +151,9 @@ class Ticker:
     async def _take_over_orphans(self) -> None:
         if not self._took_over:
             self._took_over = True
-            orphans = await asyncio.to_thread(self.core.take_over_orphans_sync)
+            orphans = await asyncio.to_thread(
+                self.core.take_over_orphans_sync, self.switchboard.platforms
+            )
             if orphans:
                 log.warning("%s sends were cut off by a stop; each is tried once more", orphans)
 

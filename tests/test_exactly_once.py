@@ -191,6 +191,7 @@ def test_an_outage_of_hours_costs_nobody_their_practice_and_is_probed_not_hammer
 ) -> None:
     bot.clock.set(utc(2026, 11, 23, 6, 0))
     people = onboard_many(bot, 20)
+    bot.messenger.rate_per_second = 30  # Telegram's pace: sends are started one by one
     bot.messenger.outage = NotDelivered("connection refused")
     bot.run_until(utc(2026, 11, 23, 11), step=timedelta(minutes=1))  # four hours down
     assert bot.messenger.sent == []

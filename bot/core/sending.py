@@ -235,25 +235,33 @@ class PlatformSender:
                 await asyncio.wait(late)
 
     async def _start_one(self) -> bool:
-        """Lease one due row and start its send; False when nothing is due."""
+        """Start one send at the next slot the limit allows; False when nothing is due.
+
+        The lease happens in the send's own task, so a slow lease (a busy database)
+        never holds back the next slot: sends keep the platform's pace."""
         if self._idle:  # last time nothing was due: look first, with a read that locks nothing
             _, to_send = await asyncio.to_thread(self.core.due_sync, [self.platform])
             if not to_send:
                 return False
+            self._idle = False
         async with _Slot(self._slots) as slot:
             await self.pacer.wait()
             if not self.breaker.allows:
                 return True  # opened meanwhile: go back to waiting for it
-            item = await self._claim()
-            self._idle = item is None
-            if item is None:
-                return False
             self.breaker.take()
-            task = asyncio.get_running_loop().create_task(self._send(item))
+            task = asyncio.get_running_loop().create_task(self._claim_and_send())
             slot.hand_to(task)
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             return True
+
+    async def _claim_and_send(self) -> None:
+        item = await self._claim()
+        if item is None:
+            self._idle = True
+            self.breaker.settle()  # a trial with nothing to send is no trial
+            return
+        await self._send(item)
 
     async def _claim(self) -> Send | None:
         """Lease the next row. Cancelled meanwhile (a drain), the row goes back unsent."""

@@ -5,7 +5,7 @@ found through the indexed next-due column. This builds databases of 1,000 (the b
 and 100,000 recipients, makes the same 50 people due, and times one tick on each. A ratio
 near 1 means the tick does not scan everyone.
 
-    .venv/bin/python bench/tick_scaling.py [postgresql://...]
+    PYTHONPATH=. .venv/bin/python bench/tick_scaling.py [postgresql://...]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from bot.core.catalog import load_catalog
 from bot.core.clock import ManualClock
@@ -27,8 +27,9 @@ from bot.core.messages import Message, Recipient
 from bot.core.ports import PartSent, Switchboard
 from bot.core.service import Core
 from bot.core.ticker import Ticker
-from db.models import Base, Person
+from db.models import Base
 from db.session import Database
+from tests.bot_processes import insert_people, person_row
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 DUE = 50
@@ -59,33 +60,16 @@ def build(url: str, recipients: int) -> Database:
         with database.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     database.upgrade()
-    rows = []
-    for n in range(recipients):
-        due = NOW - timedelta(seconds=5) if n < DUE else NOW + timedelta(minutes=1 + n % 1400)
-        rows.append(
-            {
-                "platform": "bench",
-                "platform_user_id": str(n),
-                "display_name": f"P{n}",
-                "created_at": NOW - timedelta(days=30),
-                "onboarded_at": NOW - timedelta(days=30),
-                "consented_at": NOW - timedelta(days=30),
-                "conversation": {},
-                "last_reply_number": 0,
-                "local_time": "07:00",
-                "timezone": "UTC",
-                "weekdays": 127,
-                "themes": "individuality,playfulness,self-reflection",
-                "theme_weights": {},
-                "stopped": False,
-                "unreachable": False,
-                "next_due_at": due,
-                "next_due_date": NOW.date(),
-            }
+    rows = [
+        person_row(
+            "bench",
+            str(n),
+            NOW - timedelta(seconds=5) if n < DUE else NOW + timedelta(minutes=1 + n % 1400),
+            NOW,
         )
-    with database.transaction() as session:
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(Person), rows[start : start + 5000])
+        for n in range(recipients)
+    ]
+    insert_people(database, rows)
     return database
 
 

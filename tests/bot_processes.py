@@ -36,6 +36,42 @@ def fresh_database(url: str) -> Database:
     return database
 
 
+def person_row(platform: str, user_id: str, due: datetime, now: datetime) -> dict[str, object]:
+    """A person set up days ago (agreed, onboarded, every day, the core themes) whose
+    next practice is due at `due`: a row for a bulk insert."""
+    return {
+        "platform": platform,
+        "platform_user_id": user_id,
+        "display_name": f"P{user_id}",
+        "created_at": now - timedelta(days=3),
+        "consented_at": now - timedelta(days=3),
+        "onboarded_at": now - timedelta(days=3),
+        "conversation": {},
+        "last_reply_number": 0,
+        "local_time": due.strftime("%H:%M"),
+        "timezone": "UTC",
+        "weekdays": 127,
+        "themes": "individuality,playfulness,self-reflection",
+        "theme_weights": {},
+        "stopped": False,
+        "unreachable": False,
+        "next_due_at": due,
+        "next_due_date": due.date(),
+    }
+
+
+def insert_people(database: Database, rows: list[dict[str, object]]) -> None:
+    with database.transaction() as session:
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Person), rows[start : start + 5000])
+
+
+def seed_people(database: Database, platform: str, user_ids: list[int], due: datetime) -> None:
+    """People on `platform` set up and due at `due`."""
+    now = datetime.now(UTC)
+    insert_people(database, [person_row(platform, str(user), due, now) for user in user_ids])
+
+
 def seed_due(
     database: Database,
     count: int,
@@ -45,34 +81,8 @@ def seed_due(
 ) -> list[int]:
     """`count` Telegram people set up and due now (or at `due_at`); their chat ids, from
     `first_chat` on (seed a database again with chats after the last ones)."""
-    now = datetime.now(UTC)
-    due = due_at or now - timedelta(seconds=5)
     chats = list(range(first_chat, first_chat + count))
-    rows = [
-        {
-            "platform": "telegram",
-            "platform_user_id": str(chat),
-            "display_name": f"P{chat}",
-            "created_at": now - timedelta(days=3),
-            "consented_at": now - timedelta(days=3),
-            "onboarded_at": now - timedelta(days=3),
-            "conversation": {},
-            "last_reply_number": 0,
-            "local_time": due.strftime("%H:%M"),
-            "timezone": "UTC",
-            "weekdays": 127,
-            "themes": "individuality,playfulness,self-reflection",
-            "theme_weights": {},
-            "stopped": False,
-            "unreachable": False,
-            "next_due_at": due,
-            "next_due_date": due.date(),
-        }
-        for chat in chats
-    ]
-    with database.transaction() as session:
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(Person), rows[start : start + 5000])
+    seed_people(database, "telegram", chats, due_at or datetime.now(UTC) - timedelta(seconds=5))
     return chats
 
 

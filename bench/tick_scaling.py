@@ -1,9 +1,12 @@
-"""How a scheduler tick's cost grows with the number of recipients.
+"""How a scheduler tick's cost grows with the number of recipients, and how long a busy
+tick holds the database's write lock.
 
 A tick must stay cheap however many people there are: only those due now are touched,
 found through the indexed next-due column. This builds databases of 1,000 (the baseline)
 and 100,000 recipients, makes the same 50 people due, and times one tick on each. A ratio
-near 1 means the tick does not scan everyone.
+near 1 means the tick does not scan everyone. Then 500 people are due at once, and the
+longest write transaction of that tick is reported: on SQLite every command waits behind
+it, so planning and leasing must come in short transactions.
 
     PYTHONPATH=. .venv/bin/python bench/tick_scaling.py [postgresql://...]
 """
@@ -17,7 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import Connection, event, text
 
 from bot.core.catalog import load_catalog
 from bot.core.clock import ManualClock
@@ -54,7 +57,7 @@ class NullMessenger:
         return None
 
 
-def build(url: str, recipients: int) -> Database:
+def build(url: str, recipients: int, due: int = DUE) -> Database:
     database = Database(url)
     if database.is_postgresql:
         with database.engine.begin() as connection:
@@ -64,7 +67,7 @@ def build(url: str, recipients: int) -> Database:
         person_row(
             "bench",
             str(n),
-            NOW - timedelta(seconds=5) if n < DUE else NOW + timedelta(minutes=1 + n % 1400),
+            NOW - timedelta(seconds=5) if n < due else NOW + timedelta(minutes=1 + n % 1400),
             NOW,
         )
         for n in range(recipients)
@@ -73,15 +76,35 @@ def build(url: str, recipients: int) -> Database:
     return database
 
 
-def time_tick(database: Database) -> float:
+def time_tick(database: Database, due: int = DUE) -> float:
     clock = ManualClock(NOW)
     core = Core(database, Context(load_catalog(), ReplyCipher(bytes(32)), clock))
     ticker = Ticker(core, Switchboard([NullMessenger()]))
     started = time.perf_counter()
     report = asyncio.run(ticker.tick())
     elapsed = time.perf_counter() - started
-    assert report.sent == DUE, report
+    assert report.sent == due, report
     return elapsed
+
+
+def longest_transaction(url_for: str | None, due: int = 500) -> tuple[float, int]:
+    """(longest transaction in ms, transactions) of one tick with `due` people due."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = build(url_for or f"sqlite:///{folder}/bench.sqlite3", 1_000, due)
+        spans: list[float] = []
+        began: dict[int, float] = {}
+
+        def begin(connection: Connection) -> None:
+            began[id(connection)] = time.perf_counter()
+
+        def commit(connection: Connection) -> None:
+            spans.append(time.perf_counter() - began.pop(id(connection), time.perf_counter()))
+
+        event.listen(database.engine, "begin", begin)
+        event.listen(database.engine, "commit", commit)
+        time_tick(database, due)
+        database.dispose()
+    return max(spans) * 1000, len(spans)
 
 
 def measure(url_for: str | None, recipients: int, repeats: int = 3) -> float:
@@ -108,6 +131,11 @@ def main() -> None:
     print(f"tick with   1,000 recipients: {baseline * 1000:8.1f} ms (baseline)")
     print(f"tick with 100,000 recipients: {large * 1000:8.1f} ms")
     print(f"ratio (100,000 / 1,000): {large / baseline:.2f}x for 100x the recipients")
+    longest, transactions = longest_transaction(url)
+    print(
+        f"500 due at once: the longest of {transactions} write transactions took "
+        f"{longest:.0f} ms (before: one transaction for all 500)"
+    )
 
 
 if __name__ == "__main__":

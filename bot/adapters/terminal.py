@@ -188,7 +188,7 @@ class TerminalChat:
             self.messenger.show(me, Text(TERMINAL_HELP))
 
     async def next_day(self) -> None:
-        wakeup = await asyncio.to_thread(self.core.next_wakeup_sync)
+        wakeup = await asyncio.to_thread(self.core.next_wakeup_sync, self.switchboard.platforms)
         me = self.messenger.current
         if wakeup is None:
             self.messenger.show(me, Text("Nothing is scheduled yet. Type /start to set up."))

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, false, func, or_, select, update
+from sqlalchemy import Executable, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.core import notices, workshops
@@ -262,36 +263,43 @@ def _close(row: Outbox, status: str) -> None:
         row.ciphertext = b""
 
 
-def due(session: Session, platforms: Sequence[str], now: datetime) -> tuple[bool, bool]:
-    """(someone to plan, a row to send) on these platforms, in one indexed read: what an
-    idle tick costs, whatever the number of people."""
+@lru_cache(maxsize=16)
+def _earliest_statement(platforms: tuple[str, ...]) -> Executable:
+    """The earliest instant someone on these platforms is due, and the earliest pending
+    outbox row (on any platform). Each part is a `min()` that reads one index entry, so
+    its plan is the same whatever the time: a prepared statement's generic plan stays as
+    cheap as a fresh one (a `<= now` bound would not), and it is built once."""
     plan = [
-        exists().where(owner.platform == platform, owner.next_due_at <= now)
+        select(func.min(owner.next_due_at)).where(owner.platform == platform).scalar_subquery()
         for owner in (Person, Workshop)
         for platform in platforms
     ]
     send = [
-        exists().where(
-            model.status == "pending",
-            model.due_at <= now,
-            owner_id == owner.id,
-            owner.platform.in_(platforms),
-        )
-        for model, owner, owner_id in _SOURCES.values()
+        select(func.min(model.due_at)).where(model.status == "pending").scalar_subquery()
+        for model in OUTBOXES.values()
     ]
-    row = session.execute(select(or_(false(), *plan), or_(false(), *send))).one()
-    return bool(row[0]), bool(row[1])
+    return select(*plan, *send)
 
 
-def next_wakeup(session: Session) -> datetime | None:
-    """The earliest instant anything is due; the terminal's /next-day jumps to it."""
-    candidates = [
-        session.scalar(select(func.min(Person.next_due_at))),
-        session.scalar(select(func.min(Workshop.next_due_at))),
-        *(
-            session.scalar(select(func.min(model.due_at)).where(model.status == "pending"))
-            for model in OUTBOXES.values()
-        ),
-    ]
-    found = [c for c in candidates if c is not None]
+def earliest(session: Session, platforms: Sequence[str]) -> tuple[datetime | None, datetime | None]:
+    """(when someone is next due to be planned, when an outbox row is next due)."""
+    row = session.execute(_earliest_statement(tuple(platforms))).one()
+    split = 2 * len(platforms)
+    return _first(row[:split]), _first(row[split:])
+
+
+def _first(instants: Sequence[datetime | None]) -> datetime | None:
+    found = [instant for instant in instants if instant is not None]
     return min(found) if found else None
+
+
+def due(session: Session, platforms: Sequence[str], now: datetime) -> tuple[bool, bool]:
+    """(someone to plan, a row to send), in one read: what an idle tick costs, whatever
+    the number of people."""
+    plan_at, send_at = earliest(session, platforms)
+    return plan_at is not None and plan_at <= now, send_at is not None and send_at <= now
+
+
+def next_wakeup(session: Session, platforms: Sequence[str]) -> datetime | None:
+    """The earliest instant anything is due; the terminal's /next-day jumps to it."""
+    return _first(earliest(session, platforms))

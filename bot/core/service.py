@@ -366,6 +366,6 @@ class Core:
             person = people.find_person(session, platform, user_id)
             return person.last_seen_in if person else None
 
-    def next_wakeup_sync(self) -> datetime | None:
+    def next_wakeup_sync(self, platforms: Sequence[str]) -> datetime | None:
         with self.db.transaction() as session:
-            return outbox.next_wakeup(session)
+            return outbox.next_wakeup(session, platforms)

@@ -220,16 +220,21 @@ class DiscordMessenger:
     async def _channel(self, to: Recipient) -> discord.abc.Messageable:
         """The channel to post in; opening a DM creates nothing a person sees, so any
         failure here proves nothing was delivered."""
-        bot = self.adapter.bot
+        bot, target = self.adapter.bot, int(to.user_id)
+        if to.is_chat:
+            known = bot.get_channel(target)
+        else:
+            user = bot.get_user(target)
+            known = user.dm_channel if user is not None else None
+        if isinstance(known, discord.abc.Messageable):
+            return known  # no request needed
         try:
             async with self.limiter:
                 if to.is_chat:
-                    found = bot.get_channel(int(to.user_id)) or await bot.fetch_channel(
-                        int(to.user_id)
-                    )
+                    found = await bot.fetch_channel(target)
                     assert isinstance(found, discord.abc.Messageable)
                     return found
-                return await bot.create_dm(discord.Object(int(to.user_id)))
+                return await bot.create_dm(discord.Object(target))
         except (discord.Forbidden, discord.NotFound) as error:
             raise RecipientGone(f"discord {error.code}") from None
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:

@@ -235,17 +235,17 @@ class PlatformSender:
                 await asyncio.wait(late)
 
     async def _start_one(self) -> bool:
-        """Start one send at the next slot the limit allows; False when nothing is due.
+        """Start one send in a free request slot; False when nothing is due.
 
-        The lease happens in the send's own task, so a slow lease (a busy database)
-        never holds back the next slot: sends keep the platform's pace."""
+        The lease happens in the send's own task, and the pacer is asked after it, so a
+        slow lease (a busy database) never holds back the sends: they keep the
+        platform's pace, evenly spaced."""
         if self._idle:  # last time nothing was due: look first, with a read that locks nothing
             _, to_send = await asyncio.to_thread(self.core.due_sync, [self.platform])
             if not to_send:
                 return False
             self._idle = False
         async with _Slot(self._slots) as slot:
-            await self.pacer.wait()
             if not self.breaker.allows:
                 return True  # opened meanwhile: go back to waiting for it
             self.breaker.take()
@@ -256,10 +256,16 @@ class PlatformSender:
             return True
 
     async def _claim_and_send(self) -> None:
+        """Lease a row, wait for its slot, send it. At most one row per request slot is
+        leased at a time, so a crash leaves at most `concurrency` rows in doubt."""
         item = await self._claim()
         if item is None:
             self._idle = True
             self.breaker.settle()  # a trial with nothing to send is no trial
+            return
+        await self.pacer.wait()
+        if self.breaker.state == "open":  # the platform failed meanwhile: not now
+            await asyncio.shield(asyncio.to_thread(self.core.release_sync, item))
             return
         await self._send(item)
 

@@ -123,7 +123,7 @@ class Ticker:
         if self._plan_lock.locked():
             return
         to_plan, _ = await asyncio.to_thread(self.core.due_sync, self.switchboard.platforms)
-        if not to_plan:
+        if not to_plan or not self._planning:
             return
         loop = asyncio.get_running_loop()
 
@@ -142,6 +142,8 @@ class Ticker:
         self._planning = False  # a plan under way stops after its batch
         if scheduler.get_job("wholehearted-plan") is not None:
             scheduler.remove_job("wholehearted-plan")
+        async with self._plan_lock:  # wait for that batch, so nothing is cut off
+            pass
         self._continuous = False
         senders, self._senders = list(self._senders.values()), {}
         await asyncio.gather(*(sender.drain(timeout) for sender in senders))

@@ -27,7 +27,7 @@ from bot.core.clock import ManualClock
 from bot.core.context import Context
 from bot.core.crypto import ReplyCipher
 from bot.core.messages import Message, Recipient
-from bot.core.ports import PartSent, Switchboard
+from bot.core.ports import ANSWER, Attempt, Switchboard
 from bot.core.service import Core
 from bot.core.ticker import Ticker
 from db.models import Base
@@ -42,15 +42,7 @@ class NullMessenger:
     platform = "bench"
     rate_per_second = 1_000_000.0  # time the tick, not a platform's pacing
 
-    async def send(
-        self,
-        to: Recipient,
-        message: Message,
-        *,
-        key: str | None = None,
-        first_part: int = 0,
-        part_sent: PartSent | None = None,
-    ) -> str | None:
+    async def send(self, to: Recipient, message: Message, attempt: Attempt = ANSWER) -> str | None:
         return None
 
     async def probe(self) -> None:

@@ -15,7 +15,7 @@ from bot.core.messages import (
     Recipient,
     Text,
 )
-from bot.core.ports import PartSent, Switchboard
+from bot.core.ports import ANSWER, Attempt, Switchboard
 from bot.core.rendering import render_text
 from bot.core.service import Core
 from bot.core.ticker import Ticker, TickReport
@@ -44,15 +44,7 @@ class FakeMessenger:
     outage: Exception | None = None
     probes: int = 0
 
-    async def send(
-        self,
-        to: Recipient,
-        message: Message,
-        *,
-        key: str | None = None,
-        first_part: int = 0,
-        part_sent: PartSent | None = None,
-    ) -> str | None:
+    async def send(self, to: Recipient, message: Message, attempt: Attempt = ANSWER) -> str | None:
         failure = self.outage or self.failures.get(to.user_id)
         if failure is not None:
             raise failure

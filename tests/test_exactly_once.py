@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from bot.core.clock import ManualClock
 from bot.core.messages import Message, PracticeCard, Recipient
 from bot.core.ports import (
+    ANSWER,
+    Attempt,
     NotDelivered,
     OutcomeUnknown,
-    PartSent,
     Rejected,
     SendError,
     Switchboard,
@@ -96,21 +97,12 @@ class StoringThenFailing:
     fail_at_part: int | None = 0  # the part whose answer is lost; None: all succeed
     error: SendError = field(default_factory=lambda: OutcomeUnknown("502 Bad Gateway"))
 
-    async def send(
-        self,
-        to: Recipient,
-        message: Message,
-        *,
-        key: str | None = None,
-        first_part: int = 0,
-        part_sent: PartSent | None = None,
-    ) -> str | None:
-        for index in range(first_part, self.parts):
+    async def send(self, to: Recipient, message: Message, attempt: Attempt = ANSWER) -> str | None:
+        for index in attempt.parts(self.parts):
             self.stored.append((to.user_id, index))
             if index == self.fail_at_part:
                 raise self.error
-            if index < self.parts - 1 and part_sent is not None:
-                await part_sent(index)
+            await attempt.sent(index, self.parts)
         return "ok"
 
     async def probe(self) -> None:
@@ -233,15 +225,7 @@ class SlowPlatform:
     received: list[str] = field(default_factory=list)
     most_leased: int = 0
 
-    async def send(
-        self,
-        to: Recipient,
-        message: Message,
-        *,
-        key: str | None = None,
-        first_part: int = 0,
-        part_sent: PartSent | None = None,
-    ) -> str | None:
+    async def send(self, to: Recipient, message: Message, attempt: Attempt = ANSWER) -> str | None:
         assert isinstance(message, PracticeCard)
         with self.core.db.transaction() as session:
             leased = session.scalar(

@@ -24,6 +24,7 @@ from bot.core.crypto import ReplyCipher
 from bot.core.messages import Recipient, Text
 from bot.core.outbox import backoff
 from bot.core.ports import (
+    Attempt,
     NotDelivered,
     OutcomeUnknown,
     RecipientGone,
@@ -64,7 +65,7 @@ async def _send_one(fake: FakeTelegram, fault: str | None = None) -> None:
         if fault is not None:
             fake.fault(fault, seconds=1.0, hold=2.0)
         messenger = TelegramMessenger(bot, lambda payload: payload, rate=30)
-        await messenger.send(Recipient("telegram", str(ANA)), Text("hello"), key="d1")
+        await messenger.send(Recipient("telegram", str(ANA)), Text("hello"), Attempt("d1"))
 
 
 @pytest.mark.parametrize(

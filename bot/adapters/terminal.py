@@ -29,7 +29,7 @@ from bot.core.messages import (
     Recipient,
     Text,
 )
-from bot.core.ports import PartSent, Switchboard
+from bot.core.ports import ANSWER, Attempt, Switchboard
 from bot.core.rendering import render_text
 from bot.core.service import Core
 from bot.core.ticker import Ticker
@@ -86,15 +86,7 @@ class TerminalMessenger:
             self.out.write(f"{label}> {line}\n")
         self.out.flush()
 
-    async def send(
-        self,
-        to: Recipient,
-        message: Message,
-        *,
-        key: str | None = None,
-        first_part: int = 0,
-        part_sent: PartSent | None = None,
-    ) -> str | None:
+    async def send(self, to: Recipient, message: Message, attempt: Attempt = ANSWER) -> str | None:
         """A message is one part on a screen, shown whole."""
         self.show(to.user_id, message)
         return str(next(self._ids))

@@ -15,6 +15,7 @@ core must decide depends only on what the failure proves:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.messages import Message, Outcome, Recipient
@@ -49,25 +50,35 @@ class RecipientGone(SendError):
 PartSent = Callable[[int], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A send of an outbox row's message: `key` is the same on every attempt at that row
+    (a platform that can deduplicate retries by it, Discord's nonce, uses it), and the
+    parts before `first_part` are out already."""
+
+    key: str
+    first_part: int = 0
+    part_sent: PartSent | None = None
+
+    def parts(self, total: int) -> range:
+        return range(self.first_part, total)
+
+    async def sent(self, index: int, total: int) -> None:
+        """Part `index` of `total` is out (the last is recorded with the whole send)."""
+        if index < total - 1 and self.part_sent is not None:
+            await self.part_sent(index)
+
+
+ANSWER = Attempt(key="")  # a direct answer: every part, nothing to record
+
+
 class Messenger(Protocol):
     platform: str
     # The platform's limit for messages the bot sends, per second, all chats together.
     rate_per_second: float
 
-    async def send(
-        self,
-        to: Recipient,
-        message: Message,
-        *,
-        key: str | None = None,
-        first_part: int = 0,
-        part_sent: PartSent | None = None,
-    ) -> str | None:
-        """Deliver a message from part `first_part` on; return the platform's message id.
-
-        `key` is stable for one outbox row; a platform that can deduplicate retries by it
-        (Discord's nonce) uses it so a retried send cannot create a second message.
-        """
+    async def send(self, to: Recipient, message: Message, attempt: Attempt = ANSWER) -> str | None:
+        """Deliver a message (from `attempt.first_part` on); the platform's message id."""
         ...
 
     async def probe(self) -> None:

@@ -17,6 +17,7 @@ from contextlib import suppress
 
 from bot.core.outbox import Failure, Send
 from bot.core.ports import (
+    Attempt,
     Messenger,
     NotDelivered,
     OutcomeUnknown,
@@ -288,11 +289,7 @@ class PlatformSender:
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
                 message_id = await self.messenger.send(
-                    item.to,
-                    item.message,
-                    key=item.key,
-                    first_part=item.first_part,
-                    part_sent=part_sent,
+                    item.to, item.message, Attempt(item.key, item.first_part, part_sent)
                 )
         except TimeoutError:
             # No answer in time, from a client without a timeout of its own: it may have

@@ -26,9 +26,10 @@ from bot.core import incidents
 from bot.core.context import Incoming
 from bot.core.messages import Message, Outcome, Recipient, Text
 from bot.core.ports import (
+    ANSWER,
+    Attempt,
     NotDelivered,
     OutcomeUnknown,
-    PartSent,
     RecipientGone,
     Rejected,
     SendError,
@@ -182,22 +183,14 @@ class DiscordMessenger:
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as error:
             raise NotDelivered(type(error).__name__) from None
 
-    async def send(
-        self,
-        to: Recipient,
-        message: Message,
-        *,
-        key: str | None = None,
-        first_part: int = 0,
-        part_sent: PartSent | None = None,
-    ) -> str | None:
+    async def send(self, to: Recipient, message: Message, attempt: Attempt = ANSWER) -> str | None:
         channel = await self._channel(to)
         calls = send_kwargs(message)
         sent: discord.Message | None = None
-        for index in range(first_part, len(calls)):
+        for index in attempt.parts(len(calls)):
             kwargs = calls[index]
-            if key:
-                kwargs["nonce"] = f"{key}.{index}"
+            if attempt.key:
+                kwargs["nonce"] = f"{attempt.key}.{index}"
             try:
                 async with self.limiter:
                     sent = await channel.send(**kwargs)
@@ -213,8 +206,7 @@ class DiscordMessenger:
                 raise NotDelivered(type(error).__name__) from None
             except (aiohttp.ClientError, OSError, TimeoutError) as error:
                 raise OutcomeUnknown(type(error).__name__) from None
-            if index < len(calls) - 1 and part_sent is not None:
-                await part_sent(index)
+            await attempt.sent(index, len(calls))
         return str(sent.id) if sent else None
 
     async def _channel(self, to: Recipient) -> discord.abc.Messageable:

@@ -31,9 +31,10 @@ from telegram.error import (
 from bot.adapters.telegram.render import DeepLink, html_pieces, keyboard
 from bot.core.messages import Document, Message, Recipient
 from bot.core.ports import (
+    ANSWER,
+    Attempt,
     NotDelivered,
     OutcomeUnknown,
-    PartSent,
     RecipientGone,
     Rejected,
 )
@@ -106,19 +107,11 @@ class TelegramMessenger:
     async def probe(self) -> None:
         await translate_errors(self.bot.get_me)
 
-    async def send(
-        self,
-        to: Recipient,
-        message: Message,
-        *,
-        key: str | None = None,
-        first_part: int = 0,
-        part_sent: PartSent | None = None,
-    ) -> str | None:
-        """Send from part `first_part` on. `key` is unused: Telegram cannot deduplicate."""
+    async def send(self, to: Recipient, message: Message, attempt: Attempt = ANSWER) -> str | None:
+        """Telegram cannot deduplicate by the attempt's key; parts already out are skipped."""
         chat_id = int(to.user_id)
         # Paid broadcasts are for the daily sends (they carry a key), not for answers.
-        paid = True if self.paid_broadcast and key else None
+        paid = True if self.paid_broadcast and attempt.key else None
         if isinstance(message, Document):
             document = message
             sent = await translate_errors(
@@ -132,7 +125,7 @@ class TelegramMessenger:
         markup = keyboard(message.buttons, in_group=to.is_chat, deep_link=self.deep_link)
         pieces = html_pieces(message)
         message_id = ""
-        for index in range(first_part, len(pieces)):
+        for index in attempt.parts(len(pieces)):
             last = index == len(pieces) - 1
             sent = await translate_errors(
                 partial(
@@ -146,6 +139,5 @@ class TelegramMessenger:
                 )
             )
             message_id = str(sent.message_id)
-            if not last and part_sent is not None:
-                await part_sent(index)
+            await attempt.sent(index, len(pieces))
         return message_id

@@ -21,8 +21,9 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Executable, func, select, update
+from sqlalchemy import Executable, func, literal_column, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import ColumnClause
 
 from bot.core import notices, workshops
 from bot.core.context import Context
@@ -266,17 +267,24 @@ def _close(row: Outbox, status: str) -> None:
 @lru_cache(maxsize=16)
 def _earliest_statement(platforms: tuple[str, ...]) -> Executable:
     """The earliest instant someone on these platforms is due, and the earliest pending
-    outbox row (on any platform). Each part is a `min()` that reads one index entry, so
-    its plan is the same whatever the time: a prepared statement's generic plan stays as
-    cheap as a fresh one (a `<= now` bound would not), and it is built once."""
+    outbox row for them. No part is bounded by the time: a `min()` over an index reads
+    one entry for people and workshops, and the pending rows (few) for the outboxes, so a
+    prepared statement's generic plan stays as cheap as a fresh one (a `<= now` bound
+    would not), and the statement is built once."""
     plan = [
         select(func.min(owner.next_due_at)).where(owner.platform == platform).scalar_subquery()
         for owner in (Person, Workshop)
         for platform in platforms
     ]
+    # `pending` written into the statement: a generic plan then still knows how few rows
+    # it is (most rows are sent), and reads them through the (status, due_at) index.
+    pending: ColumnClause[str] = literal_column("'pending'")
     send = [
-        select(func.min(model.due_at)).where(model.status == "pending").scalar_subquery()
-        for model in OUTBOXES.values()
+        select(func.min(model.due_at))
+        .join(owner, owner.id == owner_id)
+        .where(model.status == pending, owner.platform.in_(platforms))
+        .scalar_subquery()
+        for model, owner, owner_id in _SOURCES.values()
     ]
     return select(*plan, *send)
 

@@ -238,28 +238,34 @@ class PlatformSender:
     async def _start_one(self) -> bool:
         """Start one send in a free request slot; False when nothing is due.
 
-        The lease happens in the send's own task, and the pacer is asked after it, so a
-        slow lease (a busy database) never holds back the sends: they keep the
-        platform's pace, evenly spaced."""
-        if self._idle:  # last time nothing was due: look first, with a read that locks nothing
+        Busy, the lease happens in the send's own task and the pacer is asked after it,
+        so a slow lease (a busy database) never holds back the sends: they keep the
+        platform's pace, evenly spaced. Idle, a read that locks nothing looks first, and
+        the first lease is awaited here, so an idle sender never spins on empty leases."""
+        item: Send | None = None
+        if self._idle:
             _, to_send = await asyncio.to_thread(self.core.due_sync, [self.platform])
-            if not to_send:
+            item = await self._claim() if to_send else None
+            if item is None:
                 return False
             self._idle = False
         async with _Slot(self._slots) as slot:
             if not self.breaker.allows:
+                if item is not None:
+                    await asyncio.to_thread(self.core.release_sync, item)
                 return True  # opened meanwhile: go back to waiting for it
             self.breaker.take()
-            task = asyncio.get_running_loop().create_task(self._claim_and_send())
+            task = asyncio.get_running_loop().create_task(self._claim_and_send(item))
             slot.hand_to(task)
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             return True
 
-    async def _claim_and_send(self) -> None:
-        """Lease a row, wait for its slot, send it. At most one row per request slot is
-        leased at a time, so a crash leaves at most `concurrency` rows in doubt."""
-        item = await self._claim()
+    async def _claim_and_send(self, item: Send | None) -> None:
+        """Lease a row (unless given one), wait for its slot, send it. At most one row per
+        request slot is leased at a time, so a crash leaves at most `concurrency` rows in
+        doubt."""
+        item = item or await self._claim()
         if item is None:
             self._idle = True
             self.breaker.settle()  # a trial with nothing to send is no trial

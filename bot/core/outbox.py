@@ -267,10 +267,10 @@ def _close(row: Outbox, status: str) -> None:
 @lru_cache(maxsize=16)
 def _earliest_statement(platforms: tuple[str, ...]) -> Executable:
     """The earliest instant someone on these platforms is due, and the earliest pending
-    outbox row for them. No part is bounded by the time: a `min()` over an index reads
-    one entry for people and workshops, and the pending rows (few) for the outboxes, so a
-    prepared statement's generic plan stays as cheap as a fresh one (a `<= now` bound
-    would not), and the statement is built once."""
+    outbox row for them. No part is bounded by the time: each walks an index in order and
+    stops at its first entry (for an outbox, the first pending row on these platforms),
+    so a prepared statement's generic plan stays as cheap as a fresh one (a `<= now`
+    bound would not), and the statement is built once."""
     plan = [
         select(func.min(owner.next_due_at)).where(owner.platform == platform).scalar_subquery()
         for owner in (Person, Workshop)
@@ -280,9 +280,11 @@ def _earliest_statement(platforms: tuple[str, ...]) -> Executable:
     # it is (most rows are sent), and reads them through the (status, due_at) index.
     pending: ColumnClause[str] = literal_column("'pending'")
     send = [
-        select(func.min(model.due_at))
+        select(model.due_at)
         .join(owner, owner.id == owner_id)
         .where(model.status == pending, owner.platform.in_(platforms))
+        .order_by(model.due_at)
+        .limit(1)
         .scalar_subquery()
         for model, owner, owner_id in _SOURCES.values()
     ]

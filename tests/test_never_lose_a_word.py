@@ -286,7 +286,12 @@ def test_a_share_made_while_the_partners_platform_is_down_arrives_once_it_is_up(
 
         async def come_up() -> None:  # the adapter registers once it is connected
             switchboard.register(later)
-            await asyncio.sleep(0.05)
+            for _ in range(200):  # the register alone has it sent, in the background
+                if later.sent:
+                    break
+                await asyncio.sleep(0.025)
+            assert later.sent, "registering the platform sends what waited for it"
+            await ticker.flush()  # once that send is over
 
         loop.run_until_complete(come_up())
         texts = later.texts_for("bob")

@@ -20,7 +20,7 @@ from bot.core.crypto import (
 from bot.core.service import Core
 from bot.settings import Settings
 from db.models import Meta
-from db.session import Database, sqlite_path
+from db.session import Database, insert_unless_present, sqlite_path
 
 KEY_CHECK = "reply_key_check"
 
@@ -62,9 +62,14 @@ def _cipher(settings: Settings, database: Database) -> ReplyCipher:
             key = load_or_create_key_file(path.parent / KEY_FILE_NAME, may_create=check is None)
     cipher = ReplyCipher(key)
     if check is None:
+        # Processes starting together on a new database: the first check value stands,
+        # and the others are compared with it.
         with database.transaction() as session:
-            session.merge(Meta(key=KEY_CHECK, value=cipher.check_value()))
-    elif not cipher.matches(check):
+            insert_unless_present(
+                session, Meta, ("key",), key=KEY_CHECK, value=cipher.check_value()
+            )
+            check = session.scalar(select(Meta.value).where(Meta.key == KEY_CHECK))
+    if check is not None and not cipher.matches(check):
         raise ReplyKeyError(
             "The reply encryption key does not match the one existing replies were written "
             "with; set REPLY_ENCRYPTION_KEY (or restore the key file) to the original key."

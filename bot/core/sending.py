@@ -82,7 +82,6 @@ class Breaker:
         self.max_wait = max_wait
         self.wait = first_wait
         self.state = "closed"
-        self.probes = 0
         self._failures = 0
         self._trial_out = False
         self._changed = asyncio.Event()
@@ -119,7 +118,6 @@ class Breaker:
 
     async def probe(self) -> bool:
         """Ask the platform whether it answers; if so, let one trial send through."""
-        self.probes += 1
         try:
             await self._probe()
         except SendError:

@@ -1,0 +1,341 @@
+"""How well the crisis detector tells danger from harmless replies, old regex against new.
+
+Why: when a private reply sounds like danger, the bot answers with a safety note. A
+missed "he pushed me against the wall" leaves someone without that note; a note on
+"this commute will kill me" teaches people to ignore it. The target is recall >= 0.9
+(danger flagged) with a false-alarm rate <= 0.05 (harmless flagged). This runs labelled
+sets through both the old single regex (kept here as the baseline, copied from
+bot/core/replies.py before the switch) and `bot.core.crisis`, and prints one table:
+
+- recall: danger items flagged / danger items; false alarms: harmless flagged / harmless;
+- TP/FN/FP/TN counts; recall by kind of danger; false alarms by kind of harmless text;
+- each figure for: `tuning` (bench/data/crisis-eval-en.yaml, rounds 1-2 and the first
+  set), `round3` (its third round, the old held-out part, tuned on since the concept
+  redesign), `eval` (the whole file), and `blind`;
+- `blind` is bench/data/crisis-blind-en.yaml when it exists: a held-out set written by
+  someone else and never read while the rules were written, so it is the honest
+  estimate. Its items are never printed or saved (that would let them leak into the
+  rules) unless `--show-blind` is given, which is for after the measurement. While
+  tuning, run with `--no-blind`: even its totals, watched after each change, would
+  turn it into one more tuning set;
+- every miss and false alarm of the new detector on the eval file;
+- the earlier held-out rounds (`history` in the data file).
+
+    cd /work/main && PYTHONPATH=. .venv/bin/python bench/crisis.py
+
+Writes bench/results/crisis.json (`--output` to change the name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core import crisis
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / "data" / "crisis-eval-en.yaml"
+BLIND = ROOT / "data" / "crisis-blind-en.yaml"
+RESULTS = ROOT / "results"
+TARGET_RECALL = 0.9
+TARGET_FALSE_ALARMS = 0.05
+# Parts of the eval file, the eval file as a whole, and the blind set.
+EVAL_SPLITS = ("tuning", "round3")
+SPLITS = (*EVAL_SPLITS, "eval", "blind")
+
+# The detector as it was: one regex in bot/core/replies.py.
+OLD_CRISIS = re.compile(
+    r"\b(kill (myself|me)|suicid\w*|end (it all|my life)|want to die|self[- ]harm|"
+    r"hurt(s|ing)? myself|(hits?|hitting|beats?|chokes?|choking) me|afraid of (him|her|them|"
+    r"my partner)|scared of (him|her|them|my partner)|threaten\w* (me|to)|abus\w*|"
+    r"not safe|unsafe at home|rape\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def old_detector(text: str) -> bool:
+    return OLD_CRISIS.search(text) is not None
+
+
+def new_detector(text: str) -> bool:
+    return crisis.sounds_like_crisis(text, "en")
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    label: str
+    kind: str
+    split: str
+
+    @property
+    def danger(self) -> bool:
+        return self.label == "danger"
+
+
+def load_items(
+    path: Path = DATA, *, blind: bool = False
+) -> tuple[list[Item], list[dict[str, Any]]]:
+    """The labelled items and the earlier held-out rounds; a bad item stops the run
+    (without quoting a blind item)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items: list[Item] = []
+    for index, raw in enumerate(data["items"], start=1):
+        label = raw.get("label")
+        split = "blind" if blind else raw.get("split", "tuning")
+        if label not in ("danger", "harmless") or split not in (*EVAL_SPLITS, "blind"):
+            shown = "(blind item not shown)" if blind else raw
+            raise SystemExit(f"{path.name}: item {index}: label or split is wrong: {shown}")
+        items.append(Item(str(raw["text"]), label, str(raw.get("kind", "-")), split))
+    texts = [item.text for item in items]
+    if len(set(texts)) != len(texts):
+        raise SystemExit(f"{path.name}: some texts appear twice")
+    return items, list(data.get("history") or [])
+
+
+@dataclass
+class Score:
+    """Confusion counts for one detector on one part of the set."""
+
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+    tn: int = 0
+    recall_by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind: [hit, of]
+    alarms_by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind: [flagged, of]
+
+    def add(self, item: Item, flagged: bool) -> None:
+        table = self.recall_by_kind if item.danger else self.alarms_by_kind
+        counts = table.setdefault(item.kind, [0, 0])
+        counts[0] += flagged
+        counts[1] += 1
+        if item.danger:
+            self.tp += flagged
+            self.fn += not flagged
+        else:
+            self.fp += flagged
+            self.tn += not flagged
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def false_alarms(self) -> float:
+        return self.fp / (self.fp + self.tn) if self.fp + self.tn else 0.0
+
+    @property
+    def meets_targets(self) -> bool:
+        return self.recall >= TARGET_RECALL and self.false_alarms <= TARGET_FALSE_ALARMS
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "recall": round(self.recall, 4),
+            "false_alarms": round(self.false_alarms, 4),
+            "meets_targets": self.meets_targets,
+        }
+
+
+def score(items: Iterable[Item], flags: dict[str, bool]) -> dict[str, Score]:
+    """One Score per split, and one for all items."""
+    scores = {name: Score() for name in SPLITS}
+    for item in items:
+        scores[item.split].add(item, flags[item.text])
+        if item.split != "blind":
+            scores["eval"].add(item, flags[item.text])
+    return scores
+
+
+def run_detector(items: list[Item], detect: Callable[[str], bool]) -> tuple[dict[str, bool], float]:
+    started = time.perf_counter()
+    flags = {item.text: detect(item.text) for item in items}
+    return flags, (time.perf_counter() - started) / max(len(items), 1) * 1000
+
+
+# --- the table ------------------------------------------------------------------------
+
+
+def table(old: dict[str, Score], new: dict[str, Score], splits: tuple[str, ...]) -> list[str]:
+    head = f"{'':<24}" + "".join(f"{f'old {s}':>13}{f'new {s}':>13}" for s in splits)
+    lines = [head, "-" * len(head)]
+
+    def line(name: str, cell: Callable[[Score], str]) -> None:
+        lines.append(
+            f"{name:<24}" + "".join(f"{cell(old[s]):>13}{cell(new[s]):>13}" for s in splits)
+        )
+
+    line("recall (>= 0.90)", lambda sc: f"{sc.recall:.3f}")
+    line("false alarms (<= 0.05)", lambda sc: f"{sc.false_alarms:.3f}")
+    line("meets both targets", lambda sc: "yes" if sc.meets_targets else "NO")
+    line("TP", lambda sc: str(sc.tp))
+    line("FN", lambda sc: str(sc.fn))
+    line("FP", lambda sc: str(sc.fp))
+    line("TN", lambda sc: str(sc.tn))
+    lines.append("recall by kind:")
+    for kind in sorted({k for sc in new.values() for k in sc.recall_by_kind}):
+        line(f"  {kind}", partial(_kind_ratio, "recall_by_kind", kind))
+    lines.append("false alarms by kind:")
+    for kind in sorted({k for sc in new.values() for k in sc.alarms_by_kind}):
+        line(f"  {kind}", partial(_kind_ratio, "alarms_by_kind", kind))
+    return lines
+
+
+def _kind_ratio(table: str, kind: str, sc: Score) -> str:
+    counts: dict[str, list[int]] = getattr(sc, table)
+    return _ratio(counts.get(kind))
+
+
+def _ratio(counts: list[int] | None) -> str:
+    if not counts or not counts[1]:
+        return "-"
+    return f"{counts[0]}/{counts[1]} {counts[0] / counts[1]:.2f}"
+
+
+def mistakes(items: list[Item], flags: dict[str, bool]) -> list[dict[str, Any]]:
+    """The new detector's misses and false alarms, with the kinds it matched."""
+    found = []
+    for item in items:
+        if flags[item.text] != item.danger:
+            found.append(
+                {
+                    "mistake": "miss" if item.danger else "false alarm",
+                    "split": item.split,
+                    "kind": item.kind,
+                    "text": item.text,
+                    "matched": [f"{h.kind}: {h.phrase}" for h in crisis.hits(item.text)],
+                }
+            )
+    return found
+
+
+# --- the machine and the output --------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "code": code_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def code_version() -> dict[str, Any]:
+    """The commit, and the files changed since (others edit the tree while this runs)."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # read only: no index refresh
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT.parent, env=env, capture_output=True, text=True, check=False
+        )
+        return done.stdout.rstrip("\n")
+
+    changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
+    return {"head": git("rev-parse", "HEAD"), "changed": changed}
+
+
+def write_json(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--output", default="crisis.json")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--blind", type=Path, default=BLIND)
+    parser.add_argument(
+        "--no-blind",
+        action="store_true",
+        help="leave the blind set out (while tuning: looking at it would spoil it)",
+    )
+    parser.add_argument(
+        "--show-blind",
+        action="store_true",
+        help="also print and save the blind set's misses and false alarms (after measuring)",
+    )
+    args = parser.parse_args()
+    items, history = load_items(args.data)
+    has_blind = args.blind.exists() and not args.no_blind
+    blind_items = load_items(args.blind, blind=True)[0] if has_blind else []
+    everything = items + blind_items
+    crisis.rules_for("en")  # compile before timing
+    old_flags, old_ms = run_detector(everything, old_detector)
+    new_flags, new_ms = run_detector(everything, new_detector)
+    old, new = score(everything, old_flags), score(everything, new_flags)
+    splits = SPLITS if has_blind else SPLITS[:-1]
+    sizes = {s: (old[s].tp + old[s].fn, old[s].fp + old[s].tn) for s in splits}
+    print(
+        f"{args.data.name}"
+        + (
+            f" + {args.blind.name}"
+            if has_blind
+            else " (blind set left out)"
+            if args.no_blind
+            else f" ({args.blind.name} not there yet)"
+        )
+        + ": "
+        + ", ".join(f"{s} {d} danger + {h} harmless" for s, (d, h) in sizes.items())
+    )
+    print()
+    for line in table(old, new, splits):
+        print(line)
+    print()
+    print(f"time per reply: old {old_ms:.3f} ms, new {new_ms:.3f} ms")
+    if history:
+        print("held-out rounds (each measured once before any change; earlier ones then tuned on):")
+        for past in history:
+            print(
+                f"  round {past['round']}: {past['danger']} + {past['harmless']} items, "
+                f"recall {past['recall']:.2f}, false alarms {past['false_alarms']:.3f}, "
+                f"then {past['then']}"
+            )
+    shown = everything if args.show_blind else items
+    wrong = mistakes(shown, new_flags)
+    for split in (*EVAL_SPLITS, *(("blind",) if args.show_blind and has_blind else ())):
+        for kind in ("miss", "false alarm"):
+            listed = [m for m in wrong if m["split"] == split and m["mistake"] == kind]
+            print(f"\n{kind}es ({split}): {len(listed)}" if kind == "miss" else
+                  f"\nfalse alarms ({split}): {len(listed)}")  # fmt: skip
+            for m in listed:
+                matched = f"  <- {'; '.join(m['matched'])}" if m["matched"] else ""
+                print(f"  [{m['kind']}] {m['text']}{matched}")
+    payload = {
+        "data": str(args.data.relative_to(ROOT.parent)) if args.data.is_relative_to(ROOT.parent)
+        else str(args.data),
+        "targets": {"recall": TARGET_RECALL, "false_alarms": TARGET_FALSE_ALARMS},
+        "blind": str(args.blind.relative_to(ROOT.parent)) if has_blind
+        and args.blind.is_relative_to(ROOT.parent) else (str(args.blind) if has_blind else None),
+        "sizes": {s: {"danger": d, "harmless": h} for s, (d, h) in sizes.items()},
+        "old": {s: old[s].as_json() for s in splits},
+        "new": {s: new[s].as_json() for s in splits},
+        "ms_per_reply": {"old": round(old_ms, 4), "new": round(new_ms, 4)},
+        "history": history,
+        "mistakes": wrong,
+        "machine": machine(),
+    }  # fmt: skip
+    path = write_json(args.output, payload)
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    main()

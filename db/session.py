@@ -6,6 +6,9 @@ The core is synchronous SQLAlchemy; callers on an event loop run it in a worker 
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +22,11 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Files a folder may hold besides the database's own for it to count as the bot's folder,
+# whose permissions start-up may tighten (the reply key file and its rotation's copies).
+_KEY_FILE_PREFIX = "reply-encryption.key"
+
+log = logging.getLogger(__name__)
 
 
 def normalize_url(raw: str) -> URL:
@@ -38,6 +46,44 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
+def _private_sqlite_files(path: Path) -> None:
+    """The database's folder owner-only (0700), and the database file owner-only (0600)
+    before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
+    An existing install with looser modes is tightened, in one line of the log."""
+    folder, tightened = path.parent, []
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif _only_ours(folder, path.name) and _loose(folder):
+        tightened.append(_tighten(folder, 0o700))
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))):
+        if file.exists() and _loose(file):
+            tightened.append(_tighten(file, 0o600))
+    if tightened:
+        log.warning("Made %s private to this user.", ", ".join(tightened))
+
+
+def _loose(path: Path) -> bool:
+    """Whether others may use `path`, and this user can change that."""
+    info = path.stat()
+    return bool(info.st_mode & 0o077) and info.st_uid == os.geteuid()
+
+
+def _tighten(path: Path, mode: int) -> str:
+    before = stat.S_IMODE(path.stat().st_mode)
+    path.chmod(mode)
+    return f"{path} ({before:o} → {mode:o})"
+
+
+def _only_ours(folder: Path, database_name: str) -> bool:
+    """Whether `folder` holds nothing but this database's files: a folder shared with
+    other things (a home folder, /tmp) is left as it is."""
+    if folder.stat().st_mode & stat.S_ISVTX:
+        return False
+    return all(name.startswith((database_name, _KEY_FILE_PREFIX)) for name in os.listdir(folder))
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event open transactions (see _sqlite_begin), not pysqlite.
     dbapi_connection.isolation_level = None
@@ -46,6 +92,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows (a /forget, a /delete) are overwritten with zeros, not left readable in
+    # free space; `bot.core.privacy` then checkpoints so the log holds no older copy.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -74,7 +123,7 @@ class Database:
         self.url = normalize_url(url) if isinstance(url, str) else url
         path = sqlite_path(self.url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_files(path)
         # hide_parameters: a database error's message never quotes the values, which can be
         # ciphertext, names or invite codes.
         self.engine: Engine = create_engine(

@@ -98,19 +98,6 @@ def test_sharing_needs_a_partner_and_an_existing_reply(bot: Harness) -> None:
     assert "no reply #7" in bot.say("ana", "/share 7")
 
 
-def test_a_reply_suggesting_danger_gets_the_safety_note_and_is_never_shared(
-    bot: Harness,
-) -> None:
-    bot.onboard("ana")
-    bot.onboard("ben")
-    bot.pair("ana", "ben")
-    bot.say("ana", "/today")
-    answer = bot.say("ana", "Honestly I am scared of my partner when they drink")
-    assert "findahelpline.com" in answer
-    assert "won't pass it on" in bot.say("ana", "/share")
-    assert all("scared" not in t for t in bot.messenger.texts_for("ben"))
-
-
 def test_export_holds_everything_and_forget_deletes_it_but_keeps_shared_gifts(
     bot: Harness,
 ) -> None:
@@ -122,11 +109,13 @@ def test_export_holds_everything_and_forget_deletes_it_but_keeps_shared_gifts(
     bot.say("ana", "a second, unshared thought")
     bot.say("ana", "/share 1")
     bot.say("ana", "/export")
-    (document,) = bot.last_replies
-    assert isinstance(document, Document)
+    journal, document = bot.last_replies
+    assert isinstance(journal, Document) and isinstance(document, Document)
     data = json.loads(document.data)
     assert [r["text"] for r in data["replies"]] == [SECRET, "a second, unshared thought"]
-    assert data["settings"]["time_zone"] == "UTC" and data["partner"]["display_name"] == "Ben"
+    assert data["settings"]["time_zone"] == "UTC"
+    assert data["pairing"]["partner_display_name"] == "Ben"
+    assert SECRET in journal.data.decode()
 
     assert "Type yes to delete everything" in bot.say("ana", "/forget")
     assert "Kept" in bot.say("ana", "never mind")

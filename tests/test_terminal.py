@@ -89,7 +89,7 @@ def test_a_couples_week_in_the_terminal(tmp_path: Path) -> None:
     assert all(ana_days[day] == ben_days[day] for day in shared)
     assert len(set(ana_days.values())) == len(ana_days), "no practice repeats"
     assert any("Saved as" in line for line in ben)
-    assert list(tmp_path.glob("wholehearted-export-*.json"))
+    assert list((tmp_path / "data").glob("wholehearted-export-ben-*.json"))
 
 
 def test_startup_says_it_opens_the_terminal_chat_without_tokens(tmp_path: Path) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import os
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -23,6 +25,7 @@ from bot.core import incidents
 from bot.core.clock import ShiftedClock
 from bot.core.context import Incoming
 from bot.core.messages import (
+    Document,
     Keyboard,
     Message,
     PracticeCard,
@@ -33,8 +36,10 @@ from bot.core.ports import ANSWER, Attempt, Switchboard
 from bot.core.rendering import render_text
 from bot.core.service import Core
 from bot.core.ticker import Ticker
+from db.session import sqlite_path
 
 PLATFORM = "terminal"
+_DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _CODE = re.compile(r"invite code is ([A-Z0-9]{3}-[A-Z0-9]{3})")
 TERMINAL_HELP = (
     "Terminal extras:\n"
@@ -49,14 +54,38 @@ def _buttons(keyboard: Keyboard) -> list[str]:
     return ["   " + "  ".join(f"[{b.label} → {b.action}]" for b in row) for row in keyboard]
 
 
-def render(message: Message, files_dir: Path) -> str:
+def render(message: Message, files_dir: Path, owner: str = "me") -> str:
     if isinstance(message, Text):
         return "\n".join([message.body, *_buttons(message.buttons)])
     if isinstance(message, PracticeCard):
         return "\n".join([render_text(message), *_buttons(message.buttons)])
-    path = files_dir / message.filename
-    path.write_bytes(message.data)
+    path = save_document(message, files_dir, owner)
     return f"{message.caption}\nSaved as {path}"
+
+
+def save_document(document: Document, files_dir: Path, owner: str) -> Path:
+    """Write a file the bot sent into `files_dir`, readable by this account alone.
+
+    The name carries whose it is and when it was written, as in
+    `wholehearted-export-ana-20261123-070512.json`, and an existing file is never
+    overwritten: two people, or two exports in one second, get files of their own.
+    """
+    files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = Path(document.filename)
+    base = _DATED.sub("", name.stem)
+    who = re.sub(r"[^a-z0-9]+", "-", owner.lower()).strip("-")[:40] or "me"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in itertools.count(1):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        path = (files_dir / f"{base}-{who}-{stamp}{suffix}{name.suffix}").resolve()
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(document.data)
+        return path
+    raise AssertionError("unreachable")
 
 
 class TerminalMessenger:
@@ -82,7 +111,7 @@ class TerminalMessenger:
             self.last_code = found.group(1)
         name = self.names.get(to.lower(), to)
         label = "bot" if to.lower() == self.current.lower() else f"bot → {name}"
-        for line in render(message, self.files_dir).splitlines() or [""]:
+        for line in render(message, self.files_dir, name).splitlines() or [""]:
             self.out.write(f"{label}> {line}\n")
         self.out.flush()
 
@@ -191,6 +220,13 @@ class TerminalChat:
         await self.ticker.tick()
 
 
+def files_folder(core: Core) -> Path:
+    """Where exports are written: beside the SQLite database (the data folder), or in
+    `data` under the current folder when the database is elsewhere."""
+    database = sqlite_path(core.db.url)
+    return database.parent if database is not None else Path.cwd() / "data"
+
+
 async def run_terminal(core: Core, clock: ShiftedClock, tick_seconds: float) -> None:
     if isinstance(sys.stdin, io.TextIOWrapper):
         # A byte that is not UTF-8 (a paste from another encoding) becomes U+FFFD instead
@@ -202,6 +238,6 @@ async def run_terminal(core: Core, clock: ShiftedClock, tick_seconds: float) -> 
         stdin=sys.stdin,
         stdout=sys.stdout,
         tick_seconds=tick_seconds,
-        files_dir=Path.cwd(),
+        files_dir=files_folder(core),
     )
     await chat.run()

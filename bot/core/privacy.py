@@ -1,11 +1,30 @@
-"""Export and forget: a person can take everything the bot holds, or erase it, any time."""
+"""Forget: a person can erase everything the bot holds about them, any time.
+
+(`/export`, taking a copy of it all, is `bot.core.export`.)
+
+What forget leaves, by design:
+
+- Replies the person shared stay with the partner they were given to, under the name
+  they had then (`received_shares.from_name`): a gift belongs to its recipient. So does
+  the partner's unsent message delivering such a gift ("NAME shared a reply…").
+- Any other unsent message to the partner that names the person ("NAME joined you") is
+  dropped: the partner hears only "Your pairing has ended." (Messages already sent keep
+  no text: the outbox erases it on sending.)
+- A workshop the person started goes on for its group, with nobody recorded as its
+  starter (`workshops.started_by` becomes `FORGOTTEN`). Its reply counts drop by their
+  replies, which are deleted.
+
+On SQLite every connection has `secure_delete` on, so deleted rows are overwritten in the
+file, and after the forget commits the write-ahead log is checkpointed and truncated, so
+no older copy of a page survives there either. PostgreSQL keeps dead rows on disk until
+they are vacuumed (`wholehearted db vacuum`).
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, event, select, update
 from sqlalchemy.orm import Session
 
 from bot.core import conversation
@@ -13,80 +32,28 @@ from bot.core.context import Context
 from bot.core.conversation import Question
 from bot.core.couples import end_couple, partner_of
 from bot.core.crypto import owner_tag
-from bot.core.messages import Button, Document, Keyboard, Outcome
-from bot.core.parsing import format_days, mask_to_days
-from bot.core.people import themes_of
+from bot.core.export import export
+from bot.core.messages import Button, Keyboard, Outcome
 from bot.core.replies import NO, YES
-from db.models import Assignment, Delivery, Invite, Notice, Person, ReceivedShare, Reply
+from bot.core.texts import SHARE_NOTE
+from db.maintenance import checkpoint
+from db.models import (
+    Assignment,
+    Delivery,
+    Invite,
+    Notice,
+    Person,
+    ReceivedShare,
+    Reply,
+    Workshop,
+)
 
+log = logging.getLogger(__name__)
 
-def export(session: Session, ctx: Context, person: Person) -> Outcome:
-    partner = partner_of(session, person)
-    tag = owner_tag(person.id)
-    data: dict[str, Any] = {
-        "exported_at": ctx.clock.now().isoformat(),
-        "person": {
-            "platform": person.platform,
-            "platform_user_id": person.platform_user_id,
-            "display_name": person.display_name,
-            "joined_at": person.created_at.isoformat(),
-        },
-        "settings": {
-            "time": person.local_time,
-            "time_zone": person.timezone,
-            "days": format_days(mask_to_days(person.weekdays)),
-            "themes": [t.value for t in themes_of(person)],
-            "theme_weights": person.theme_weights,
-            "paused_until": person.paused_until.isoformat() if person.paused_until else None,
-            "stopped": person.stopped,
-        },
-        "partner": {"display_name": partner.display_name} if partner else None,
-        "deliveries": [
-            {
-                "practice_date": d.practice_date.isoformat(),
-                "practice_id": d.practice_id,
-                "status": d.status,
-                "feedback": d.feedback,
-            }
-            for d in session.scalars(
-                select(Delivery).where(Delivery.person_id == person.id).order_by(Delivery.id)
-            )
-        ],
-        "replies": [
-            {
-                "number": r.number,
-                "practice_id": r.practice_id,
-                "written_at": r.created_at.isoformat(),
-                "shared_at": r.shared_at.isoformat() if r.shared_at else None,
-                "text": ctx.cipher.decrypt(r.ciphertext, owner=tag),
-            }
-            for r in session.scalars(
-                select(Reply).where(Reply.person_id == person.id).order_by(Reply.number)
-            )
-        ],
-        "shared_with_me": [
-            {
-                "from": s.from_name,
-                "practice_id": s.practice_id,
-                "shared_at": s.shared_at.isoformat(),
-                "text": ctx.cipher.decrypt(s.ciphertext, owner=tag),
-            }
-            for s in session.scalars(
-                select(ReceivedShare).where(ReceivedShare.recipient_id == person.id)
-            )
-        ],
-    }
-    day = ctx.clock.now().date().isoformat()
-    outcome = Outcome()
-    outcome.replies.append(
-        Document(
-            filename=f"wholehearted-export-{day}.json",
-            data=json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"),
-            caption="Everything the bot holds about you. Keep it somewhere safe: it holds "
-            "your private replies.",
-        )
-    )
-    return outcome
+__all__ = ["FORGET_BUTTONS", "FORGOTTEN", "export", "forget", "handle_forget"]
+
+# What `workshops.started_by` holds once its starter is forgotten: nobody.
+FORGOTTEN = ""
 
 
 FORGET_BUTTONS: Keyboard = (
@@ -106,21 +73,56 @@ def handle_forget(session: Session, ctx: Context, person: Person, args: str) -> 
     return Outcome().say(
         "This deletes everything the bot holds about you: your replies, settings and delivery "
         "history, and ends any pairing. Replies you already shared stay with the partner you "
-        "gave them to. It cannot be undone; /export first if you want a copy.\n\n"
+        "gave them to, under your name. It cannot be undone; /export first if you want a copy.\n\n"
         "Type yes to delete everything, or no to keep it.",
         FORGET_BUTTONS,
     )
 
 
 def forget(session: Session, ctx: Context, person: Person) -> Outcome:
+    """Delete the person and every row about them; see the module note for what stays."""
     outcome = Outcome()
+    partner = partner_of(session, person)
+    if partner is not None:
+        _drop_unsent_news_of(session, ctx, person, partner)
     end_couple(session, ctx, person, outcome)
     session.execute(delete(Assignment).where(Assignment.owner_key == f"person:{person.id}"))
     for model in (Reply, Delivery, Invite, Notice):
         session.execute(delete(model).where(model.person_id == person.id))
     session.execute(delete(ReceivedShare).where(ReceivedShare.recipient_id == person.id))
+    session.execute(
+        update(Workshop)
+        .where(
+            Workshop.platform == person.platform,
+            Workshop.started_by == person.platform_user_id,
+        )
+        .values(started_by=FORGOTTEN)
+    )
     session.delete(person)
+    if session.get_bind().dialect.name == "sqlite":
+        engine = session.get_bind().engine
+        event.listen(session, "after_commit", lambda _: _checkpoint(engine), once=True)
     return outcome.say(
         "Done: everything the bot held about you is deleted. If you ever want to come back, "
         "type /start."
     )
+
+
+def _drop_unsent_news_of(session: Session, ctx: Context, person: Person, partner: Person) -> None:
+    """The partner's unsent messages that name the person, except shared replies (gifts)."""
+    tag = owner_tag(partner.id)
+    unsent = session.scalars(
+        select(Notice).where(Notice.person_id == partner.id, Notice.ciphertext != b"")
+    )
+    for notice in unsent:
+        text = ctx.cipher.decrypt(notice.ciphertext, owner=tag)
+        if text.startswith(f"{person.display_name} ") and SHARE_NOTE not in text:
+            session.delete(notice)
+
+
+def _checkpoint(engine: Engine) -> None:
+    """After the commit: copy the overwritten pages into the file and empty the log."""
+    try:
+        checkpoint(engine)
+    except Exception as error:  # the forget is done; only the log's old copies wait
+        log.warning("the checkpoint after a forget failed: %s", type(error).__name__)

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = None
     discord_api_base_url: str | None = None
     reply_encryption_key: SecretStr | None = None
+    reply_encryption_key_new: SecretStr | None = None
     discord_dev_guild_id: int | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_listen: str = "0.0.0.0"
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     discord_shard_ids: str | None = Field(default=None, pattern=r"^\s*\d+\s*(,\s*\d+\s*)*$")
     tick_seconds: float = Field(default=20.0, gt=0, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_protocol: bool = False
 
     @field_validator(
         "telegram_bot_token",
@@ -39,6 +41,7 @@ class Settings(BaseSettings):
         "telegram_api_base_url",
         "discord_api_base_url",
         "reply_encryption_key",
+        "reply_encryption_key_new",
         "telegram_webhook_url",
         "telegram_webhook_secret",
         "discord_dev_guild_id",

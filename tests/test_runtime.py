@@ -33,6 +33,7 @@ async def test_both_platforms_run_in_one_process_and_tokens_stay_out_of_logs(
             "DISCORD_API_BASE_URL": f"{discord_fake.url}/api/v10",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
             "LOG_LEVEL": "DEBUG",
+            "LOG_PROTOCOL": "true",  # the libraries' records too, redacted (bot.logs)
         }
     )
     process = await asyncio.create_subprocess_exec(

@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from bot.core.catalog import load_catalog
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import Context
-from bot.core.crypto import (
-    KEY_FILE_NAME,
-    ReplyCipher,
-    ReplyKeyError,
-    decode_key,
-    load_or_create_key_file,
-)
+from bot.core.crisis import check_rules
+from bot.core.crypto import ReplyCipher, ReplyKeyError
 from bot.core.service import Core
+from bot.keys import load_keys
 from bot.settings import Settings
-from db.models import Meta
-from db.session import Database, insert_unless_present, sqlite_path
+from db.session import Database, normalize_url
 
-KEY_CHECK = "reply_key_check"
+log = logging.getLogger(__name__)
+
+# How bot processes name their PostgreSQL connections, so `wholehearted key rotate` can
+# tell that one is running (`bot.rotation`).
+BOT_APPLICATION_NAME = "wholehearted"
 
 
 class StartupError(Exception):
     """Start-up cannot go on; the message is one sentence for the operator."""
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: Settings, application_name: str = BOT_APPLICATION_NAME) -> Database:
     try:
-        database = Database(settings.database_url)
+        url = normalize_url(settings.database_url)
+        if url.get_backend_name() == "postgresql" and "application_name" not in url.query:
+            url = url.update_query_dict({"application_name": application_name})
+        database = Database(url)
         database.upgrade()
     except (OperationalError, ProgrammingError) as exc:
         raise StartupError(
@@ -43,38 +45,19 @@ def open_database(settings: Settings) -> Database:
             "DATABASE_URL is not a database URL I can use; examples: "
             "sqlite:///data/wholehearted.sqlite3 or postgresql://user@host/dbname."
         ) from None
+    except OSError as exc:
+        raise StartupError(
+            f"Cannot create the SQLite database of DATABASE_URL at {exc.filename} "
+            f"({exc.strerror}); check the path and its folder's owner."
+        ) from None
     return database
 
 
 def _cipher(settings: Settings, database: Database) -> ReplyCipher:
-    with database.transaction() as session:
-        check = session.scalar(select(Meta.value).where(Meta.key == KEY_CHECK))
-    if settings.reply_encryption_key is not None:
-        key = decode_key(settings.reply_encryption_key.get_secret_value())
-    else:
-        path = sqlite_path(database.url)
-        if path is None:
-            raise ReplyKeyError(
-                "Set REPLY_ENCRYPTION_KEY (create one with `wholehearted key new`): a key "
-                "file is only kept beside an SQLite database file."
-            )
-        else:
-            key = load_or_create_key_file(path.parent / KEY_FILE_NAME, may_create=check is None)
-    cipher = ReplyCipher(key)
-    if check is None:
-        # Processes starting together on a new database: the first check value stands,
-        # and the others are compared with it.
-        with database.transaction() as session:
-            insert_unless_present(
-                session, Meta, ("key",), key=KEY_CHECK, value=cipher.check_value()
-            )
-            check = session.scalar(select(Meta.value).where(Meta.key == KEY_CHECK))
-    if check is not None and not cipher.matches(check):
-        raise ReplyKeyError(
-            "The reply encryption key does not match the one existing replies were written "
-            "with; set REPLY_ENCRYPTION_KEY (or restore the key file) to the original key."
-        )
-    return cipher
+    keys = load_keys(settings, database)
+    if keys.unfinished:
+        log.warning(keys.source.unfinished)
+    return keys.cipher()
 
 
 def build_core(
@@ -82,6 +65,7 @@ def build_core(
 ) -> Core:
     """Everything start-up must check, in the order an operator would fix it."""
     catalog = load_catalog(content_dir)
+    check_rules()  # the crisis phrases: broken ones stop start-up, not someone's reply
     database = open_database(settings)
     try:
         cipher = _cipher(settings, database)

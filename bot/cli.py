@@ -20,7 +20,9 @@ from bot.core.clock import ShiftedClock
 from bot.core.crypto import generate_key
 from bot.leadership import OneProcessOnly
 from bot.logs import configure_logging
+from bot.rotation import rotate
 from bot.settings import Settings, SettingsError, load_settings
+from db.maintenance import vacuum
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
     db_commands.add_parser("upgrade", help="apply database migrations")
+    db_commands.add_parser(
+        "vacuum",
+        help="clear deleted rows (after /forget or /delete) out of the database files",
+        description="Clear deleted rows out of the database files. On SQLite (where deleted "
+        "rows are already overwritten) VACUUM rebuilds the file and the write-ahead log is "
+        "emptied. On PostgreSQL VACUUM frees the space of dead rows for reuse; their bytes "
+        "go once it is reused, and VACUUM FULL, run by hand, rewrites every table at once "
+        "under a lock. On SQLite the bot's writes wait while it runs: run it when quiet.",
+    )
     content = commands.add_parser("content", help="practice library tasks")
     content_commands = content.add_subparsers(dest="content_command", required=True, metavar="TASK")
     check = content_commands.add_parser("check", help="validate every practice and program")
@@ -61,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     key = commands.add_parser("key", help="reply encryption key tasks")
     key_commands = key.add_subparsers(dest="key_command", required=True, metavar="TASK")
     key_commands.add_parser("new", help="print a new REPLY_ENCRYPTION_KEY")
+    key_commands.add_parser(
+        "rotate",
+        help="re-encrypt every reply under a new key (stop the bot first)",
+        description="Re-encrypt every reply under a new key; run it again to go on after an "
+        "interruption. With the key file, the new key is made for you; with "
+        "REPLY_ENCRYPTION_KEY, set REPLY_ENCRYPTION_KEY_NEW to a key from `wholehearted key "
+        "new` first. Every bot process must be stopped while it runs.",
+    )
     return parser
 
 
@@ -69,6 +88,8 @@ def _secrets(settings: Settings) -> list[str]:
         settings.telegram_bot_token,
         settings.discord_bot_token,
         settings.reply_encryption_key,
+        settings.reply_encryption_key_new,
+        settings.telegram_webhook_secret,
     ]
     return [v.get_secret_value() for v in values if v is not None]
 
@@ -166,17 +187,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "key":
+    if args.command == "key" and args.key_command == "new":
         print(generate_key())
         return 0
     if args.command == "content":
         return _content(args)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, _secrets(settings))
+        configure_logging(settings.log_level, _secrets(settings), protocol=settings.log_protocol)
         if args.command == "db":
-            open_database(settings).dispose()
-            print("The database is up to date.")
+            database = open_database(settings)
+            try:
+                if args.db_command == "vacuum":
+                    print(vacuum(database))
+                else:
+                    print("The database is up to date.")
+            finally:
+                database.dispose()
+            return 0
+        if args.command == "key":
+            try:
+                print("\n".join(rotate(settings)))
+            except KeyboardInterrupt:
+                print("Stopped; run `wholehearted key rotate` again to go on.", file=sys.stderr)
+                return 130
             return 0
         if args.command == "try":
             return _terminal(settings, "Terminal chat")

@@ -74,9 +74,10 @@ class Person(Base):
     conversation: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The number the person's latest reply got; numbers are never reused, even after a delete.
     last_reply_number: Mapped[int] = mapped_column(Integer, default=0)
-    # The channel where the person last used a command, when that was not a private chat:
-    # the one place the bot may tell them it cannot reach them privately.
-    last_seen_in: Mapped[str | None] = mapped_column(String(64))
+    # Codes that did not work, counted from `failed_joins_since`: a person may guess only
+    # a few (`bot.core.couples.JOIN_ATTEMPTS`) before waiting.
+    failed_joins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_joins_since: Mapped[datetime | None]
     couple_id: Mapped[int | None] = mapped_column(
         ForeignKey("couples.id", ondelete="SET NULL"), index=True
     )

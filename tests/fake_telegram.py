@@ -318,6 +318,13 @@ class FakeTelegram:
     # chat id -> list of (status, description, retry_after) to answer sendMessage with, in turn
     failures: dict[int, list[tuple[int, str, int | None]]] = field(default_factory=dict)
     admins: set[tuple[int, int]] = field(default_factory=set)
+    # (group, user) pairs Telegram counts as members: whoever wrote in the group, the
+    # admins, and any a test adds. getChatMember says "left" for anyone else.
+    members: set[tuple[int, int]] = field(default_factory=set)
+    # Users who opened a private chat with the bot (wrote or pressed a button there): a bot
+    # cannot start a conversation, so a send to anyone else is a 403, as on Telegram.
+    # None: everybody counts as having started the bot (benchmarks seed people directly).
+    private_chats: set[int] | None = None
     delivered: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
     # Telegram holds a long poll up to its timeout; a short cap keeps shutdowns quick.
@@ -700,7 +707,12 @@ class FakeTelegram:
 
     async def _m_getChatMember(self, params: dict[str, Any]) -> Any:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
-        status = "administrator" if (chat_id, user_id) in self.admins else "member"
+        if (chat_id, user_id) in self.admins:
+            status = "administrator"
+        elif (chat_id, user_id) in self.members:
+            status = "member"
+        else:
+            status = "left"
         user = {"id": user_id, "is_bot": False, "first_name": f"U{user_id}"}
         member: dict[str, Any] = {"status": status, "user": user}
         if status == "administrator":
@@ -760,6 +772,8 @@ class FakeTelegram:
             return self._error(status, description, retry_after)
         if chat_id in self.rejections:
             return self._error(*self.rejections[chat_id])
+        if chat_id > 0 and self.private_chats is not None and chat_id not in self.private_chats:
+            return self._error(403, "Forbidden: bot can't initiate conversation with a user")
         problem = self._problem(params, text_field)
         if problem is not None:
             return self._error(400, problem)
@@ -809,6 +823,7 @@ class FakeTelegram:
             if chat_id is None
             else {"id": chat_id, "type": "supergroup", "title": "Workshop group"}
         )
+        self._contact(user_id, chat_id)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -838,6 +853,7 @@ class FakeTelegram:
             if chat_id is None
             else {"id": chat_id, "type": "supergroup", "title": "Workshop group"}
         )
+        self._contact(user_id, chat_id)
         self._push(
             {
                 "callback_query": {
@@ -855,6 +871,13 @@ class FakeTelegram:
                 }
             }
         )
+
+    def _contact(self, user_id: int, chat_id: int | None) -> None:
+        """Writing in a chat makes one a member of it; writing privately opens that chat."""
+        if chat_id is not None:
+            self.members.add((chat_id, user_id))
+        elif self.private_chats is not None:
+            self.private_chats.add(user_id)
 
     def raw(self, update: dict[str, Any]) -> None:
         self._push(update)

@@ -11,6 +11,7 @@ from bot.core.context import Incoming
 from bot.core.messages import (
     Document,
     Message,
+    Outcome,
     PracticeCard,
     Recipient,
     Text,
@@ -70,14 +71,36 @@ class Harness:
         self.messenger = FakeMessenger()
         self.switchboard = Switchboard([self.messenger])
         self.last_replies: list[Message] = []
+        self.last_outcome = Outcome()
         self.loop = asyncio.new_event_loop()
         self.ticker = Ticker(core, self.switchboard)
+        # (group chat, person) pairs the "platform" counts as members; see `join_group`.
+        self.members: set[tuple[str, str]] = set()
+        core.ctx.memberships[PLATFORM] = self._is_member
 
-    def say(self, who: str, text: str, reply_to: str | None = None) -> str:
-        outcome = self.core.handle_sync(
-            Incoming(PLATFORM, who, who.title(), text, reply_to_message_id=reply_to)
+    async def _is_member(self, chat_id: str, user_id: str) -> bool:
+        return (chat_id, user_id) in self.members
+
+    def join_group(self, who: str, chat: str) -> None:
+        self.members.add((chat, who))
+
+    def say(
+        self, who: str, text: str, reply_to: str | None = None, *, in_channel: bool = False
+    ) -> str:
+        """One line through `Core.handle`, as an adapter hands it in."""
+        outcome = self.loop.run_until_complete(
+            self.core.handle(
+                Incoming(
+                    PLATFORM,
+                    who,
+                    who.title(),
+                    text,
+                    reply_to_message_id=reply_to,
+                    in_channel=in_channel,
+                )
+            )
         )
-        self.last_replies = outcome.replies
+        self.last_replies, self.last_outcome = outcome.replies, outcome
         if outcome.sends_queued:
             self.loop.run_until_complete(self.ticker.flush())
         return "\n".join(as_text(m) for m in outcome.replies)
@@ -86,7 +109,7 @@ class Harness:
         outcome = self.core.handle_sync(
             Incoming(PLATFORM, who, who.title(), text, chat_id=chat, is_admin=admin)
         )
-        self.last_replies = outcome.replies
+        self.last_replies, self.last_outcome = outcome.replies, outcome
         return "\n".join(as_text(m) for m in outcome.replies)
 
     def onboard(

@@ -30,7 +30,7 @@ from db.models import Person, Reply
 from db.session import Database
 from tests.fake_telegram import TOKEN, FakeTelegram
 
-ANA, BEN, MIA = 1001, 1002, 1003
+ANA, BEN, MIA, ZOE = 1001, 1002, 1003, 1004
 GROUP = -100555
 TICK_TIMEOUT = 10.0
 
@@ -157,7 +157,7 @@ async def running_world(
     tmp_path: Path, catalog: Catalog, cipher: ReplyCipher
 ) -> AsyncIterator[World]:
     """The bot running against a fresh fake server; a test module's `world` fixture."""
-    fake = FakeTelegram()
+    fake = FakeTelegram(private_chats=set())
     runner, base_url = await serve_fake(fake)
     clock = ManualClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
     core = sqlite_core(tmp_path / "tg.sqlite3", catalog, cipher, clock)

@@ -39,13 +39,13 @@ def test_used_expired_and_unknown_codes(bot: Harness) -> None:
         bot.onboard(who)
     code = code_from(bot.say("ana", "/pair"))
     bot.say("ben", f"/join {code}")
-    assert "already been used" in bot.say("cat", f"/join {code}")
-    assert "don't know the code" in bot.say("cat", "/join QQQ-QQQ")
+    assert "doesn't work" in bot.say("cat", f"/join {code}")
+    assert "doesn't work" in bot.say("cat", "/join QQQ-QQQ")
     assert "Type the code" in bot.say("cat", "/join")
     bot.onboard("dan")
     old = code_from(bot.say("dan", "/pair"))
     bot.clock.advance(timedelta(hours=48, seconds=1))
-    assert "expired" in bot.say("cat", f"/join {old}")
+    assert "doesn't work" in bot.say("cat", f"/join {old}")
 
 
 def test_a_new_code_replaces_the_old_one(bot: Harness) -> None:
@@ -53,7 +53,7 @@ def test_a_new_code_replaces_the_old_one(bot: Harness) -> None:
     bot.onboard("ben")
     old = code_from(bot.say("ana", "/pair"))
     new = code_from(bot.say("ana", "/pair"))
-    assert "expired" in bot.say("ben", f"/join {old}")
+    assert "doesn't work" in bot.say("ben", f"/join {old}")
     assert "paired with" in bot.say("ben", f"/join {new}")
 
 
@@ -78,11 +78,3 @@ def test_unpair_tells_the_partner_only_that_it_ended(bot: Harness) -> None:
     last = bot.messenger.texts_for("ben")[-1]
     assert last == "Your pairing has ended."
     assert "not paired" in bot.say("ben", "/unpair")
-
-
-def test_invitee_whose_inviter_paired_elsewhere_is_told(bot: Harness) -> None:
-    for who in ("ana", "ben", "cat"):
-        bot.onboard(who)
-    code = code_from(bot.say("ana", "/pair"))
-    bot.pair("cat", "ana")
-    assert "already paired with someone else" in bot.say("ben", f"/join {code}")

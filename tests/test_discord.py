@@ -163,23 +163,20 @@ async def test_a_workshop_channel_never_sees_a_reply(world: World) -> None:
     (saved,) = await world.answers(submitted)
     assert "Saved privately" in text_of(saved) and saved["data"]["flags"] & EPHEMERAL
     status = await world.slash(FAY, "workshop", subcommand="status", in_guild=True)
-    assert "1 person replied" in text_of(status) and status["data"]["flags"] & EPHEMERAL
+    assert "fewer than 3 people replied" in text_of(status)
+    assert status["data"]["flags"] & EPHEMERAL
     channel = "\n".join(m["content"] for m in world.fake.channel_messages(world.fake.channel_id))
     assert SECRET not in channel
 
 
-async def test_closed_dms_are_explained_once_where_the_person_last_was(world: World) -> None:
+async def test_closed_dms_are_explained_only_to_the_person_at_their_next_command(
+    world: World,
+) -> None:
     await world.onboard(ANA, time="06:01")
     await world.slash(ANA, "today", in_guild=True)
     world.fake.fail_dm(ANA)
     world.clock.advance(timedelta(days=1, minutes=2))
     await world.tick()
-    notes = [
-        m
-        for m in world.fake.channel_messages(world.fake.channel_id)
-        if "DMs are closed" in m["content"]
-    ]
-    assert len(notes) == 1 and f"<@{ANA}>" in notes[0]["content"]
     attempts = len([r for r in world.fake.requests if r[0] == "POST" and "/messages" in r[1]])
     for _ in range(2):
         world.clock.advance(timedelta(days=1))
@@ -187,6 +184,12 @@ async def test_closed_dms_are_explained_once_where_the_person_last_was(world: Wo
     assert (
         len([r for r in world.fake.requests if r[0] == "POST" and "/messages" in r[1]]) == attempts
     )
+    # The channel learns nothing: no mention, no note, nothing about what the bot is for.
+    assert world.fake.channel_messages(world.fake.channel_id) == []
+    answer = await world.slash(ANA, "journal", in_guild=True)
+    assert text_of(answer).startswith("I couldn't reach you by direct message")
+    assert answer["data"]["flags"] & EPHEMERAL
+    assert world.fake.channel_messages(world.fake.channel_id) == []
 
 
 async def test_a_429_is_waited_out_and_the_practice_arrives_once(world: World) -> None:

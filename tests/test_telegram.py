@@ -24,6 +24,7 @@ from tests.telegram_world import (
     BEN,
     GROUP,
     MIA,
+    ZOE,
     World,
     running_world,
     serve_fake,
@@ -176,10 +177,19 @@ async def test_a_workshop_in_a_group_keeps_replies_out_of_the_group(world: World
     payload = button["url"].split("?start=")[1]
     assert button["url"].startswith("https://t.me/WholeheartedBot?start=ws-")
 
+    # Mia wrote in the group, so Telegram counts her as a member; Zoe never did.
+    await world.say(ZOE, "Zoe", f"/start {payload}", expect="couldn't confirm")
     await world.say(MIA, "Mia", f"/start {payload}", expect="next message")
     await world.say(MIA, "Mia", SECRET, expect="Nobody in the group sees it")
-    status = await world.say(MIA, "Mia", "/workshop status", chat=GROUP, expect="replied")
-    assert "Day 1" in status and "1 person replied" in status
+    refused = await world.say(MIA, "Mia", "/workshop status", chat=GROUP, expect="administrators")
+    assert "people replied" not in refused
+    # Counts go to the administrator privately; she has to open that chat first.
+    opened = await world.say(ANA, "Ana", "/workshop status", chat=GROUP, expect="press Start")
+    assert "https://t.me/WholeheartedBot" in opened and "people replied" not in opened
+    await world.say(ANA, "Ana", "/safety", expect="safe")
+    await world.say(ANA, "Ana", "/workshop status", chat=GROUP, expect="answered you")
+    status = world.last_text(ANA)
+    assert "Day 1" in status and "fewer than 3 people replied" in status
     group_transcript = "\n".join(world.fake.texts(GROUP))
     assert SECRET not in group_transcript
     assert await world.say(MIA, "Mia", "/journal", chat=GROUP, expect="private chat")

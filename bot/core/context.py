@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,6 +24,9 @@ class Context:
     # Platform -> a function turning a start payload into a link that opens a private chat
     # with the bot (Telegram's t.me deep links); adapters register theirs at start-up.
     deep_links: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    # Platform -> `is_member(chat_id, user_id)`, asked of the platform when someone replies
+    # to a workshop post: only members of the post's chat are counted there.
+    memberships: dict[str, Callable[[str, str], Awaitable[bool]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -43,5 +46,9 @@ class Incoming:
     reply_to_message_id: str | None = None
     chat_id: str | None = None
     is_admin: bool = False
-    # A personal command used in a shared channel (Discord answers it ephemerally there).
-    seen_in: str | None = None
+    # A personal command used in a shared channel, answered so that only its author sees
+    # it (Discord's ephemeral answers).
+    in_channel: bool = False
+    # The group chat the platform confirmed the author is a member of, when the line
+    # replies to a workshop post there (`Core.handle` asks before the transaction).
+    member_of: str | None = None

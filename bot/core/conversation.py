@@ -28,6 +28,7 @@ class Question(StrEnum):
     THEMES = "themes"
     FORGET = "forget"
     DELETE = "delete"  # deleting one reply; `Conversation.about` is its number
+    SHARE = "share"  # sharing a reply that got the safety note; `about` is its number
 
 
 # Onboarding asks these in order; the last four are settings of the same names.

@@ -7,6 +7,7 @@ them off one screen and type them on another.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -83,36 +84,54 @@ def make_invite(session: Session, ctx: Context, person: Person) -> Outcome:
     )
 
 
+# Codes that did not work, per person and window: enough for typos, far too few to guess
+# one of 25**6 codes.
+JOIN_ATTEMPTS = 5
+JOIN_WINDOW = timedelta(hours=1)
+# One sentence for every code that cannot pair: unknown, used, expired, or its maker
+# already paired. Telling these apart would tell a code's holder about its maker.
+CODE_DOES_NOT_WORK = (
+    "That code doesn't work. Codes work once, for 48 hours, and look like K7P-3QX: check "
+    "it, or ask your partner for a new one with /pair."
+)
+
+
 def join(session: Session, ctx: Context, person: Person, code_text: str) -> Outcome:
     code = normalize_code(code_text)
     if not code:
         raise InputError("Type the code your partner got from /pair, for example /join K7P-3QX.")
+    if person.couple_id is not None:
+        raise InputError("You're already paired. Type /unpair first to pair with someone else.")
     now = ctx.clock.now()
-    invite = session.scalar(select(Invite).where(Invite.code == code).with_for_update())
-    if invite is None:
-        raise InputError(
-            f"I don't know the code “{code_text.strip()}”. Check it and try again; codes look "
-            "like K7P-3QX."
+    if person.failed_joins_since is None or person.failed_joins_since <= now - JOIN_WINDOW:
+        person.failed_joins, person.failed_joins_since = 0, now
+    if person.failed_joins >= JOIN_ATTEMPTS:
+        wait = person.failed_joins_since + JOIN_WINDOW - now
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        return Outcome().say(
+            f"That's {JOIN_ATTEMPTS} codes that didn't work within an hour, so I'm not trying "
+            f"more for now. Try again in {minutes} minute{'s' if minutes != 1 else ''}, with "
+            "the code your partner reads out from /pair."
         )
-    if invite.person_id == person.id:
+    invite = session.scalar(select(Invite).where(Invite.code == code).with_for_update())
+    if invite is not None and invite.person_id == person.id:
         raise InputError(
             "That's your own invite code. Send it to your partner so they can /join you."
         )
-    if invite.used_at is not None:
-        raise InputError(
-            "That code has already been used. Ask your partner for a new one with /pair."
-        )
-    if invite.expires_at <= now:
-        raise InputError(
-            "That code has expired (codes last 48 hours). Ask your partner for a new one "
-            "with /pair."
-        )
-    if person.couple_id is not None:
-        raise InputError("You're already paired. Type /unpair first to pair with someone else.")
-    inviter = session.get(Person, invite.person_id, with_for_update=True)
-    assert inviter is not None
-    if inviter.couple_id is not None:
-        raise InputError("The person who made this code is already paired with someone else.")
+    inviter = (
+        session.get(Person, invite.person_id, with_for_update=True) if invite is not None else None
+    )
+    if (
+        invite is None
+        or inviter is None
+        or invite.used_at is not None
+        or invite.expires_at <= now
+        or inviter.couple_id is not None
+    ):
+        # Not an InputError: the count must be committed with the answer.
+        person.failed_joins += 1
+        return Outcome().say(CODE_DOES_NOT_WORK)
+    person.failed_joins, person.failed_joins_since = 0, None
     couple = Couple(created_at=now)
     session.add(couple)
     session.flush()

@@ -70,6 +70,9 @@ class Outcome:
 
     replies: list[Message] = field(default_factory=list)
     sends_queued: bool = False
+    # For the person who acted only, never the group chat it came from: an adapter that
+    # cannot answer privately there says how to open a private chat instead.
+    private: bool = False
 
     def say(self, body: str, buttons: Keyboard = ()) -> Outcome:
         self.replies.append(Text(body, buttons))

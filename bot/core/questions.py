@@ -53,6 +53,8 @@ def answer(
         return privacy.handle_forget(session, ctx, person, folded)
     if question is Question.DELETE and folded in replies.YES | replies.NO:
         return replies.delete_reply(session, ctx, person, f"{state.about} {folded}")
+    if question is Question.SHARE and folded in replies.YES | replies.NO:
+        return replies.share(session, ctx, person, f"{state.about} {folded}")
     if question in SETTING_QUESTIONS:
         assert question is not None
         try:
@@ -90,6 +92,11 @@ def remind(person: Person, state: Conversation, outcome: Outcome) -> Outcome:
         return outcome.say(
             f"Reply #{state.about} is not deleted: type yes to delete it, or no to keep it.",
             replies.delete_buttons(state.about),
+        )
+    if question is Question.SHARE and state.about is not None:
+        return outcome.say(
+            f"Reply #{state.about} is not shared: type yes to share it, or no to keep it private.",
+            replies.share_buttons(state.about),
         )
     if question in SETTING_QUESTIONS:
         assert question is not None

@@ -3,8 +3,8 @@
 Whatever a person writes that is not a command or an answer to the bot's question is kept
 here, exactly once: as a reply to the practice in focus, or as a note when there is none.
 Reply text is decrypted only to show it to its author, or to hand the author's chosen
-reply to their partner. It is never logged, and a reply that sounds like danger is never
-passed on.
+reply to their partner. It is never logged, and a reply that sounds like danger is passed
+on only after its author has read the safety note and confirmed.
 """
 
 from __future__ import annotations
@@ -21,25 +21,19 @@ from bot.core.cleaning import small_number
 from bot.core.context import MAX_REPLY_CHARS, Context
 from bot.core.conversation import FocusKind, Question
 from bot.core.couples import partner_of
+from bot.core.crisis import sounds_like_crisis
 from bot.core.crypto import owner_tag
 from bot.core.deliveries import RECENT_DAYS, latest_delivery, own_delivery
-from bot.core.messages import Button, Keyboard, Outcome
+from bot.core.messages import Button, Keyboard, Outcome, Text
 from bot.core.parsing import InputError
 from bot.core.people import zone_of
 from bot.core.texts import CRISIS_REPLY, SHARE_NOTE
-from db.models import Delivery, Person, ReceivedShare, Reply, WorkshopPost
+from db.models import Delivery, Person, ReceivedShare, Reply, Workshop, WorkshopPost
 
 PAGE_SIZE = 10
 UNDO_WINDOW = timedelta(minutes=10)
 CALLBACK_BYTES = 64  # the longest button action any platform carries (Telegram's limit)
 
-_CRISIS = re.compile(
-    r"\b(kill (myself|me)|suicid\w*|end (it all|my life)|want to die|self[- ]harm|"
-    r"hurt(s|ing)? myself|(hits?|hitting|beats?|chokes?|choking) me|afraid of (him|her|them|"
-    r"my partner)|scared of (him|her|them|my partner)|threaten\w* (me|to)|abus\w*|"
-    r"not safe|unsafe at home|rape\w*)\b",
-    re.IGNORECASE,
-)
 _ACKNOWLEDGEMENTS = frozenset(
     {
         "ok", "okay", "okey", "k", "kk", "thanks", "thank you", "thank u", "thanks a lot",
@@ -49,10 +43,18 @@ _ACKNOWLEDGEMENTS = frozenset(
 )  # fmt: skip
 _DELIVERY_REF = re.compile(r"#([0-9]+)")
 POST_REFERENCE = re.compile(r"ws-([0-9]+)")
+_POST_LINE = re.compile(r"/(?:reply|start)(?:@\S*)?\s+ws-([0-9]+)(?:\s|$)", re.IGNORECASE)
 
 
-def sounds_like_crisis(text: str) -> bool:
-    return _CRISIS.search(text) is not None
+class NotAMember(InputError):
+    """A reply to a workshop post from someone the platform did not vouch for as a member
+    of that post's chat: it is not counted there."""
+
+
+def post_named(line: str) -> int | None:
+    """The workshop post a line replies to (`/reply ws-7 …`, `/start ws-7`), if any."""
+    match = _POST_LINE.match(line.strip())
+    return small_number(match.group(1)) if match else None
 
 
 def is_acknowledgement(text: str) -> bool:
@@ -154,8 +156,12 @@ def save(
     if not body:
         raise InputError("That reply is empty. Write a few words, then send them again.")
     pieces = parts_of(body, MAX_REPLY_CHARS)
-    numbers = [_store(session, ctx, person, piece, found) for piece in pieces]
-    flagged = sounds_like_crisis(body)
+    flags = [sounds_like_crisis(piece) for piece in pieces]
+    numbers = [
+        _store(session, ctx, person, piece, found, flagged)
+        for piece, flagged in zip(pieces, flags, strict=True)
+    ]
+    flagged = any(flags)
     undo: Keyboard = ((Button("Undo", "/undo " + " ".join(map(str, numbers))),),)
     if flagged:
         return Outcome().say(CRISIS_REPLY, undo)
@@ -214,7 +220,14 @@ def _numbers(numbers: list[int]) -> str:
     )
 
 
-def _store(session: Session, ctx: Context, person: Person, body: str, found: Target | None) -> int:
+def _store(
+    session: Session,
+    ctx: Context,
+    person: Person,
+    body: str,
+    found: Target | None,
+    flagged: bool,
+) -> int:
     # The counter is bumped in the database, so two replies at the same instant (Discord
     # handles events concurrently; two workers may share PostgreSQL) never get one number.
     number = session.execute(
@@ -232,7 +245,7 @@ def _store(session: Session, ctx: Context, person: Person, body: str, found: Tar
             practice_id=found.practice_id if found else None,
             created_at=ctx.clock.now(),
             ciphertext=ctx.cipher.encrypt(body, owner=owner_tag(person.id)),
-            flagged=sounds_like_crisis(body),
+            flagged=flagged,
         )
     )
     return number
@@ -244,9 +257,12 @@ def split_reference(args: str) -> tuple[str, str]:
     return (match.group(1), match.group(2)) if match else ("", "")
 
 
-def referenced(session: Session, ctx: Context, person: Person, token: str) -> Target | None:
+def referenced(
+    session: Session, ctx: Context, person: Person, token: str, member_of: str | None
+) -> Target | None:
     """The practice `#12` (a daily practice) or `ws-7` (a workshop post) names, if the
-    token is such a reference at all; a reference to nothing raises a clear sentence."""
+    token is such a reference at all; a reference to nothing raises a clear sentence, and
+    so does a post in a chat the platform did not say the person is a member of."""
     now = ctx.clock.now()
     if (match := _DELIVERY_REF.fullmatch(token)) is not None:
         number = small_number(match.group(1))
@@ -263,11 +279,21 @@ def referenced(session: Session, ctx: Context, person: Person, token: str) -> Ta
             raise InputError(
                 "That workshop practice no longer exists, so there's nothing to reply to."
             )
+        workshop = session.get(Workshop, post.workshop_id)
+        assert workshop is not None
+        if workshop.platform != person.platform or workshop.chat_id != member_of:
+            raise NotAMember(
+                "That practice belongs to a workshop group I couldn't confirm you're a member "
+                "of, so I can't count a reply there. If you are in the group, tap “Reply "
+                "privately” under the practice again."
+            )
         return Target(FocusKind.POST, post, now)
     return None
 
 
-def start_reply(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
+def start_reply(
+    session: Session, ctx: Context, person: Person, args: str, member_of: str | None
+) -> Outcome:
     """`/reply`, a Reply button (`/reply #12`, `/reply ws-7`), or either with the text.
 
     Without text, the practice comes into focus and the next messages reply to it, whatever
@@ -275,7 +301,15 @@ def start_reply(session: Session, ctx: Context, person: Person, args: str) -> Ou
     reference (`/reply #grateful for the walk`) is all reply.
     """
     token, rest = split_reference(args)
-    chosen = referenced(session, ctx, person, token)
+    try:
+        chosen = referenced(session, ctx, person, token, member_of)
+    except NotAMember as refusal:
+        if not rest.strip():
+            raise
+        # Their words are kept all the same, as a note that no group counts.
+        outcome = save(session, ctx, person, rest, None)
+        outcome.replies.insert(0, Text(str(refusal)))
+        return outcome
     text = rest if chosen is not None else args.strip()
     if chosen is None:
         chosen = target(session, ctx, person)
@@ -293,8 +327,15 @@ def start_reply(session: Session, ctx: Context, person: Person, args: str) -> Ou
     practice = ctx.catalog.get(chosen.practice_id)
     name = f" to “{practice.title}”" if practice else ""
     group = "; the workshop group never sees it" if chosen.kind is FocusKind.POST else ""
+    # Someone replying from a workshop may never have seen the privacy note of /start.
+    kept = (
+        " It is kept encrypted; /export gives you a copy and /forget deletes everything."
+        if person.consented_at is None
+        else ""
+    )
     return Outcome().say(
-        f"Write your reply{name} in your next message. Only you will be able to read it{group}."
+        f"Write your reply{name} in your next message. Only you will be able to read "
+        f"it{group}.{kept}"
     )
 
 
@@ -366,6 +407,15 @@ def delete_reply(session: Session, ctx: Context, person: Person, args: str) -> O
         f"Delete reply #{reply.number} (“{preview}”)? This cannot be undone. "
         "Type yes to delete it, or no to keep it.",
         delete_buttons(reply.number),
+    )
+
+
+def share_buttons(number: int) -> Keyboard:
+    return (
+        (
+            Button("Yes, share it", f"/share {number} yes"),
+            Button("Keep it private", f"/share {number} no"),
+        ),
     )
 
 
@@ -454,7 +504,7 @@ def share(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
         raise InputError(
             "You're not paired, so there's nobody to share with. /pair gives you an invite code."
         )
-    token = args.strip()
+    token, answer = split_reference(args)
     if token:
         reply = _reply_numbered(session, person, token, "share")
     else:
@@ -462,16 +512,25 @@ def share(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
         if latest is None:
             raise InputError("You have no replies yet. Write one after a practice first.")
         reply = latest
-    if reply.flagged:
-        raise InputError(
-            "This reply sounded like something hard or unsafe, so I won't pass it on. If you "
-            "want your partner to know, tell them yourself, when and where it is safe. "
-            "/safety lists where to find help."
-        )
     if reply.shared_at is not None:
         raise InputError(
             f"You already shared reply #{reply.number} on {_local(reply.shared_at, person)}."
         )
+    answer = answer.strip().lower()
+    if answer in NO:
+        conversation.settle(person)
+        return Outcome().say(f"Kept reply #{reply.number} private.")
+    if reply.flagged and answer not in YES:
+        # It got the safety note: it goes only once its author has read that and says so.
+        conversation.ask(person, Question.SHARE, ctx.clock.now(), about=reply.number)
+        return Outcome().say(
+            f"Reply #{reply.number} sounded like it may be about something hard or unsafe. "
+            f"Before it goes to {partner.display_name}: share it only if it is safe for them "
+            "to read it, and for you that they do. If you're not sure, keep it; /safety "
+            "lists where to find help.\n\nType yes to share it, or no to keep it private.",
+            share_buttons(reply.number),
+        )
+    conversation.settle(person)
     now = ctx.clock.now()
     text = ctx.cipher.decrypt(reply.ciphertext, owner=owner_tag(person.id))
     reply.shared_at = now

@@ -7,6 +7,7 @@ thread (`asyncio.to_thread`) so the chat libraries' event loop never waits on th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import difflib
 import re
 from collections.abc import Callable, Sequence
@@ -28,10 +29,10 @@ from bot.core import (
 from bot.core.cleaning import INPUT_LIMIT, clean_incoming
 from bot.core.context import Context, Incoming
 from bot.core.conversation import SETTING_QUESTIONS, Question
-from bot.core.messages import Button, Outcome
+from bot.core.messages import Button, Outcome, Text
 from bot.core.outbox import Failure, Send
 from bot.core.parsing import InputError
-from bot.core.texts import COMMANDS_BY_NAME, SAFETY, WELCOME, help_text
+from bot.core.texts import COMMANDS_BY_NAME, SAFETY, UNREACHABLE_NOTE, WELCOME, help_text
 from db.models import Person
 from db.session import Database
 
@@ -48,7 +49,6 @@ _HANDLERS: dict[str, Handler] = {
     "unpair": lambda s, c, p, a: couples.unpair(s, c, p),
     "journal": replies.journal,
     "share": replies.share,
-    "reply": replies.start_reply,
     "undo": replies.undo,
     "delete": replies.delete_reply,
     "export": lambda s, c, p, a: privacy.export(s, c, p),
@@ -115,7 +115,27 @@ class Core:
     # --- people talking -----------------------------------------------------------------
 
     async def handle(self, incoming: Incoming) -> Outcome:
-        return await asyncio.to_thread(self.handle_sync, incoming)
+        return await asyncio.to_thread(self.handle_sync, await self._vouched(incoming))
+
+    async def _vouched(self, incoming: Incoming) -> Incoming:
+        """A reply to a workshop post counts only from a member of the post's chat. The
+        platform is asked here, before the transaction, so no transaction waits on it; a
+        platform that cannot answer vouches for nobody."""
+        post_id = replies.post_named(incoming.text)
+        if post_id is None or incoming.chat_id is not None:
+            return incoming
+        chat = await asyncio.to_thread(self.post_chat_sync, post_id)
+        is_member = self.ctx.memberships.get(incoming.platform)
+        if chat is None or chat[0] != incoming.platform or is_member is None:
+            return incoming
+        if not await is_member(chat[1], incoming.user_id):
+            return incoming
+        return dataclasses.replace(incoming, member_of=chat[1])
+
+    def post_chat_sync(self, post_id: int) -> tuple[str, str] | None:
+        """(platform, chat id) of the workshop a post belongs to."""
+        with self.db.read() as session:
+            return workshops.chat_of_post(session, post_id)
 
     def handle_sync(self, incoming: Incoming) -> Outcome:
         if len(incoming.text) > INPUT_LIMIT:
@@ -134,8 +154,23 @@ class Core:
         if incoming.chat_id is not None:
             return self._in_group(session, incoming, command)
         person = people.find_person(session, incoming.platform, incoming.user_id)
-        if person is not None:
-            self._refresh(person, incoming)
+        if person is None or not person.unreachable:
+            return self._private(session, person, incoming, command)
+        self._refresh_reach(person)
+        outcome = self._private(session, person, incoming, command)
+        if incoming.in_channel:
+            outcome.replies.insert(0, Text(UNREACHABLE_NOTE))
+        return outcome
+
+    def _private(
+        self,
+        session: Session,
+        person: Person | None,
+        incoming: Incoming,
+        command: tuple[str, str] | None,
+    ) -> Outcome:
+        if person is not None and incoming.display_name:
+            person.display_name = incoming.display_name  # their name as it is now
         if command is None:
             if person is None:
                 return Outcome().say(
@@ -151,7 +186,7 @@ class Core:
             return Outcome().say(SAFETY)
         if name == "start":
             return self._start(session, person, incoming, args)
-        if name not in _HANDLERS:
+        if name not in _HANDLERS and name != "reply":
             return Outcome().say(unknown_command(name))
         if person is None:
             workshop_reply = name == "reply" and replies.POST_REFERENCE.match(args) is not None
@@ -163,9 +198,11 @@ class Core:
                     "Type /start first: it takes a minute and sets up your daily practice.",
                     ((Button("Start", "/start"),),),
                 )
-        return self._command(session, person, name, args)
+        return self._command(session, person, name, args, incoming.member_of)
 
-    def _command(self, session: Session, person: Person, name: str, args: str) -> Outcome:
+    def _command(
+        self, session: Session, person: Person, name: str, args: str, member_of: str | None
+    ) -> Outcome:
         args, words = _words_after(name, args)
         outcome = Outcome()
         if name == "today" and person.consented_at is None:
@@ -180,7 +217,12 @@ class Core:
             # A question is answered right after it is asked: another command moves on.
             if not (name == "settings" and conversation.of(person).question in SETTING_QUESTIONS):
                 conversation.settle(person)
-            result = _HANDLERS[name](session, self.ctx, person, args)
+            result = (
+                # The one command that needs what the platform vouched for.
+                replies.start_reply(session, self.ctx, person, args, member_of)
+                if name == "reply"
+                else _HANDLERS[name](session, self.ctx, person, args)
+            )
             outcome.replies += result.replies
             outcome.sends_queued = outcome.sends_queued or result.sends_queued
         if words:
@@ -211,15 +253,11 @@ class Core:
             )
         return Outcome().say(unknown_command(name))
 
-    def _refresh(self, person: Person, incoming: Incoming) -> None:
-        """Someone who writes again can be reached again, under their current name."""
-        if incoming.seen_in is not None:
-            person.last_seen_in = incoming.seen_in
-        if incoming.display_name and incoming.display_name != person.display_name:
-            person.display_name = incoming.display_name
-        if person.unreachable:
-            person.unreachable = False
-            people.reschedule(person, self.ctx.clock.now())
+    def _refresh_reach(self, person: Person) -> None:
+        """Someone who writes again can be reached again: the next send tries, and a
+        failure marks them again."""
+        person.unreachable = False
+        people.reschedule(person, self.ctx.clock.now())
 
     def _help(self, args: str) -> Outcome:
         topic = args.strip().lstrip("/").lower()
@@ -241,7 +279,7 @@ class Core:
                     "cut short. Tap “Reply privately” under the practice again."
                 )
             person = person or people.create_person(session, self.ctx, incoming)
-            return self._command(session, person, "reply", payload)
+            return self._command(session, person, "reply", payload, incoming.member_of)
         if person is None:
             person = people.create_person(session, self.ctx, incoming)
         outcome = Outcome()
@@ -360,11 +398,6 @@ class Core:
             outbox.record_failure(
                 session, self.ctx, send.kind, send.row_id, failure, retry_after=retry_after
             )
-
-    def last_seen_in_sync(self, platform: str, user_id: str) -> str | None:
-        with self.db.transaction() as session:
-            person = people.find_person(session, platform, user_id)
-            return person.last_seen_in if person else None
 
     def next_wakeup_sync(self, platforms: Sequence[str]) -> datetime | None:
         with self.db.transaction() as session:

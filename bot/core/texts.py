@@ -183,17 +183,25 @@ SAFETY = (
 WELCOME = (
     "Welcome to Wholehearted. Once a day, at a time you choose, you get one small practice "
     "(two to five minutes) for knowing yourself and your partner a little better.\n\n"
-    "Privacy: what you write back is private. It is encrypted, and nobody else sees it, "
-    "your partner included, unless you choose to /share it. You can /export or /forget "
-    "everything at any time.\n\n"
+    "Privacy: what you write back is private. It is kept encrypted, and nobody else sees "
+    "it, your partner included, unless you choose to /share it. (Not end to end: whoever "
+    "runs this bot holds the key.) You can /export or /forget everything at any time.\n\n"
     "Safety: these practices are for relationships where both people are safe, and they are "
     "no substitute for therapy. /safety lists where to find help.\n\n"
     "Shall we begin?"
 )
 
 CRISIS_REPLY = (
-    "Thank you for writing this down. It is saved privately and will never be shared. "
+    "Thank you for writing this down. It is saved privately: only you can read it. "
     "What you wrote sounds like it may be hard or unsafe, so here is the safety note:\n\n" + SAFETY
+)
+
+# Shown only to the person (Discord's ephemeral answer) at their next command in a server:
+# a note in the channel would tell everyone there what the bot is for.
+UNREACHABLE_NOTE = (
+    "I couldn't reach you by direct message, so your practice waited. If your direct "
+    "messages are closed to this server's members, open them (the server's name → Privacy "
+    "Settings → Direct Messages) and the next one will reach you; /today brings today's."
 )
 
 SHARE_NOTE = "No answer is expected: this is a gift, not a question."

@@ -28,11 +28,17 @@ WORKSHOP_HELP = (
     "Workshops post one practice a day in this chat; members reply privately and the chat "
     "never sees anyone's words.\n\n"
     "/workshop start [program] [HH:MM] [time zone] — start one (administrators only)\n"
-    "/workshop status — how many people replied each day\n"
+    "/workshop status — how many people replied each day (administrators only)\n"
     "/workshop stop — stop it (administrators only)\n\n"
     "Example: /workshop start lighten-up 19:00 Europe/Berlin"
 )
-NOT_ADMIN = "Only this chat's administrators can start, change or stop its workshop."
+NOT_ADMIN = (
+    "Only this chat's administrators can start, change or stop its workshop, or see how "
+    "many replied."
+)
+# Fewer replies than this are shown only as "fewer than 3": in a small group an exact
+# small count could tell who replied.
+SMALLEST_COUNT_SHOWN = 3
 
 
 def running(session: Session, platform: str, chat_id: str) -> Workshop | None:
@@ -66,10 +72,10 @@ def handle(session: Session, ctx: Context, incoming: Incoming, args: str) -> Out
     assert incoming.chat_id is not None
     if sub in {"", "help"}:
         return Outcome().say(WORKSHOP_HELP + "\n\nPrograms:\n" + program_list(ctx))
+    if sub in {"start", "stop", "status"} and not incoming.is_admin:
+        raise InputError(NOT_ADMIN)
     if sub == "status":
         return status(session, ctx, incoming)
-    if sub in {"start", "stop"} and not incoming.is_admin:
-        raise InputError(NOT_ADMIN)
     if sub == "start":
         return start(session, ctx, incoming, rest)
     if sub == "stop":
@@ -184,10 +190,30 @@ def status(session: Session, ctx: Context, incoming: Incoming) -> Outcome:
     if not rows:
         lines.append("Nothing posted yet.")
     for day, when, count in rows:
-        people = "person" if count == 1 else "people"
-        lines.append(f"Day {day} ({when:%a %d %b}): {count} {people} replied")
-    lines.append("Counts only: nobody's words are ever shown here.")
-    return Outcome().say("\n".join(lines))
+        lines.append(f"Day {day} ({when:%a %d %b}): {_replied(count)}")
+    lines.append(
+        "Counts only: nobody's words are ever shown, and a count below "
+        f"{SMALLEST_COUNT_SHOWN} shows as “fewer than {SMALLEST_COUNT_SHOWN}”."
+    )
+    outcome = Outcome().say("\n".join(lines))
+    outcome.private = True
+    return outcome
+
+
+def _replied(count: int) -> str:
+    if count < SMALLEST_COUNT_SHOWN:
+        return f"fewer than {SMALLEST_COUNT_SHOWN} people replied"
+    return f"{count} people replied"
+
+
+def chat_of_post(session: Session, post_id: int) -> tuple[str, str] | None:
+    """(platform, chat id) of the workshop a post was made in."""
+    row = session.execute(
+        select(Workshop.platform, Workshop.chat_id)
+        .join(WorkshopPost, WorkshopPost.workshop_id == Workshop.id)
+        .where(WorkshopPost.id == post_id)
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def _reschedule(workshop: Workshop, now: datetime, from_date: date | None) -> None:

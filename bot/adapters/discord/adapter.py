@@ -36,25 +36,17 @@ from bot.core.ports import (
     Switchboard,
 )
 from bot.core.service import Core
+from bot.logs import protect_records
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-DMS_CLOSED = 50007
-DMS_CLOSED_NOTE = (
-    "{mention} I tried to send you your daily practice by direct message, but your DMs are "
-    "closed to me. To open them: click this server's name → Privacy Settings → turn on "
-    "Direct Messages. Then type /today to get today's practice."
-)
 # Discord's global limit for a bot: 50 requests a second.
 REQUESTS_PER_SECOND = 50
 # A Reply button names only its practice (`/reply #12`, `/reply ws-7`) and opens the form;
 # a button that already carries the words ("Keep it in my journal") keeps them at once.
 REPLY_FORM = re.compile(r"/reply(?: (?:#|ws-)[0-9]+)?")
-# discord.py logs whole gateway events and REST bodies at DEBUG: the text of DMs and forms,
-# of replies sent, and interaction tokens. Nothing below INFO leaves these loggers.
-PAYLOAD_LOGGERS = ("discord.gateway", "discord.http", "discord.webhook.async_")
 # Voice is not used; without this discord.py warns at every start that it is unavailable.
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
@@ -69,22 +61,6 @@ def intents() -> discord.Intents:
     chosen.guilds = True
     chosen.dm_messages = True
     return chosen
-
-
-class NoPayloads(logging.Filter):
-    """Drops discord.py's DEBUG records, which quote what people wrote (README: reply text
-    is never logged, at any level)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.DEBUG
-
-
-_NO_PAYLOADS = NoPayloads()
-
-
-def keep_words_out_of_logs() -> None:
-    for name in PAYLOAD_LOGGERS:
-        logging.getLogger(name).addFilter(_NO_PAYLOADS)  # once: addFilter skips duplicates
 
 
 class ReplyForm(discord.ui.Modal):
@@ -194,11 +170,9 @@ class DiscordMessenger:
             try:
                 async with self.limiter:
                     sent = await channel.send(**kwargs)
-            except discord.Forbidden as error:
-                if error.code == DMS_CLOSED:
-                    await self.adapter.tell_dms_closed(to.user_id)
-                raise RecipientGone(f"discord {error.code}") from None
-            except discord.NotFound as error:
+            except (discord.Forbidden, discord.NotFound) as error:
+                # Closed DMs (50007) included: the person is told privately, at their
+                # next command in a server (`bot.core.service`), never in a channel.
                 raise RecipientGone(f"discord {error.code}") from None
             except discord.HTTPException as error:
                 raise _judged(error) from None
@@ -254,7 +228,7 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
     ) -> None:
         assert settings.discord_bot_token is not None
-        keep_words_out_of_logs()
+        protect_records()  # discord.py logs gateway events and REST bodies (bot.logs)
         self.settings = settings
         self.core = core
         self.switchboard = switchboard
@@ -272,6 +246,7 @@ class DiscordAdapter:
             discord.http.Route.BASE = self.settings.discord_api_base_url.rstrip("/")
         assert self.settings.discord_bot_token is not None
         await self.bot.login(self.settings.discord_bot_token.get_secret_value())
+        self.core.ctx.memberships[PLATFORM] = self.is_member
         if self.settings.discord_shards is not None:
             await self._connect()
         self.switchboard.register(self.messenger)
@@ -302,6 +277,23 @@ class DiscordAdapter:
         if self._connection is not None:
             await asyncio.gather(self._connection, return_exceptions=True)
 
+    async def is_member(self, chat_id: str, user_id: str) -> bool:
+        """Whether Discord says the person can see the workshop's channel: asked when they
+        reply to one of its posts, never cached; a question Discord cannot answer now
+        vouches for nobody."""
+        try:
+            channel = self.bot.get_channel(int(chat_id)) or await self.bot.fetch_channel(
+                int(chat_id)
+            )
+            if not isinstance(channel, discord.abc.GuildChannel):
+                return False
+            member = channel.guild.get_member(int(user_id)) or await channel.guild.fetch_member(
+                int(user_id)
+            )
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError):
+            return False
+        return channel.permissions_for(member).view_channel
+
     # --- interactions -------------------------------------------------------------------
 
     def _incoming(
@@ -316,7 +308,7 @@ class DiscordAdapter:
             line,
             chat_id=str(interaction.channel_id) if group else None,
             is_admin=group and permissions.manage_guild,
-            seen_in=str(interaction.channel_id) if in_server and not group else None,
+            in_channel=in_server and not group,
         )
 
     async def on_command(self, interaction: discord.Interaction[Any], line: str) -> None:
@@ -384,22 +376,6 @@ class DiscordAdapter:
         self.switchboard.after(outcome)
 
     # --- failures -----------------------------------------------------------------------
-
-    async def tell_dms_closed(self, user_id: str) -> None:
-        """Say once, where the person last used a command, how to open their DMs."""
-        channel_id = await asyncio.to_thread(self.core.last_seen_in_sync, PLATFORM, user_id)
-        if channel_id is None:
-            return
-        channel = self.bot.get_channel(int(channel_id))
-        if not isinstance(channel, discord.abc.Messageable):
-            return
-        try:
-            await channel.send(
-                DMS_CLOSED_NOTE.format(mention=f"<@{user_id}>"),
-                allowed_mentions=discord.AllowedMentions(users=True),
-            )
-        except discord.HTTPException as error:
-            log.warning("could not post the closed-DMs note: %s", type(error).__name__)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

@@ -13,6 +13,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    ChatMemberRestricted,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
@@ -39,6 +40,7 @@ from bot.core.messages import Message, Outcome, Recipient, Text
 from bot.core.ports import SendError, Switchboard
 from bot.core.service import Core, split_command
 from bot.core.texts import COMMANDS
+from bot.logs import protect_records
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,39 +52,7 @@ GROUP_COMMANDS = (
 )
 NOT_TEXT = "I can only keep written replies. Please send your reply as a text message."
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
-
-
-class NoWordsFromTheLibrary(logging.Filter):
-    """python-telegram-bot logs whole updates and Bot API calls at DEBUG: what people wrote
-    and what the bot answered them (README: reply text is never logged, at any level). Its
-    records keep what happened (which endpoint was called, which updates arrived) and lose
-    the contents."""
-
-    KEEP_FIRST = frozenset(
-        {
-            "Calling Bot API endpoint `%s` with parameters `%s`",
-            "Call to Bot API endpoint `%s` finished with return value `%s`",
-            "Getting updates: %s",  # update ids only
-        }
-    )
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and record.args:
-            kept = 1 if isinstance(record.msg, str) and record.msg in self.KEEP_FIRST else 0
-            record.args = record.args[:kept] + ("[not logged]",) * (len(record.args) - kept)
-        elif record.args:  # a mapping: PTB does not use one, but nothing of it is kept
-            record.msg, record.args = f"{record.msg} [details not logged]", None
-        return True
-
-
-_NO_WORDS = NoWordsFromTheLibrary()
-
-
-def keep_words_out_of_logs() -> None:
-    """On every python-telegram-bot logger (a logger's filter does not reach its children)."""
-    names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] == "telegram"]
-    for name in names:
-        logging.getLogger(name).addFilter(_NO_WORDS)  # addFilter skips one already added
+MEMBER_STATUSES = {*ADMIN_STATUSES, ChatMemberStatus.MEMBER}
 
 
 class TelegramAdapter:
@@ -90,7 +60,7 @@ class TelegramAdapter:
 
     def __init__(self, settings: Settings, core: Core, switchboard: Switchboard) -> None:
         assert settings.telegram_bot_token is not None
-        keep_words_out_of_logs()
+        protect_records()  # python-telegram-bot and httpx log updates and calls (bot.logs)
         self.settings = settings
         self.core = core
         self.switchboard = switchboard
@@ -130,6 +100,7 @@ class TelegramAdapter:
         """Ready to send; with a webhook, every process takes the updates sent to it."""
         await self.application.initialize()
         self.core.ctx.deep_links[PLATFORM] = self.deep_link
+        self.core.ctx.memberships[PLATFORM] = self.is_member
         self.switchboard.register(self.messenger)
         await self._register_commands()
         await self.application.start()
@@ -277,11 +248,42 @@ class TelegramAdapter:
         )
         return member.status in ADMIN_STATUSES
 
+    async def is_member(self, chat_id: str, user_id: str) -> bool:
+        """Asked of Telegram when someone replies to a workshop post, never cached; a
+        question Telegram cannot answer now vouches for nobody."""
+        try:
+            member = await translate_errors(
+                lambda: self.application.bot.get_chat_member(int(chat_id), int(user_id))
+            )
+        except SendError:
+            return False
+        if isinstance(member, ChatMemberRestricted):
+            return member.is_member
+        return member.status in MEMBER_STATUSES
+
     async def _answer(self, incoming: Incoming, where: Recipient) -> None:
         outcome: Outcome = await self.core.handle(incoming)
-        for message in outcome.replies:
-            await self._send_quietly(where, message)
+        if outcome.private and where.is_chat:
+            await self._answer_privately(incoming.user_id, where, outcome)
+        else:
+            for message in outcome.replies:
+                await self._send_quietly(where, message)
         self.switchboard.after(outcome)
+
+    async def _answer_privately(self, user_id: str, group: Recipient, outcome: Outcome) -> None:
+        """What only its asker may read goes to their private chat; the group learns only
+        where it went."""
+        try:
+            for message in outcome.replies:
+                await self.messenger.send(Recipient(PLATFORM, user_id), message)
+        except SendError:
+            note = (
+                "I answer that only in a private chat, and I can't start one with you: open "
+                f"https://t.me/{self.application.bot.username}, press Start, then ask again here."
+            )
+        else:
+            note = "I've answered you in our private chat."
+        await self._send_quietly(group, Text(note))
 
     async def _answer_text(self, where: Recipient, text: str) -> None:
         await self.messenger.send(where, Text(text))

@@ -65,7 +65,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "join",
         "/join CODE",
         "Join your partner with their invite code",
-        "Type the code your partner got from /pair, for example /join K7P-3QX.",
+        "Type the code your partner got from /pair, for example /join K7P-3QX. A code works "
+        "once, for 48 hours; after 5 codes that don't work, wait an hour.",
     ),
     CommandSpec(
         "unpair",
@@ -86,22 +87,24 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "/share [number]",
         "Share one reply with your partner",
         "Sends one reply (the latest, or the number shown in /journal) to your "
-        "partner, with a note that no answer is expected.",
+        "partner, with a note that no answer is expected. A reply that got the safety note "
+        "is sent only after you confirm.",
     ),
     CommandSpec(
         "export",
         "/export",
         "Download everything the bot holds about you",
-        "Sends you a JSON file with your settings, deliveries, replies and what was "
-        "shared with you.",
+        "Sends you two files: your journal to read, and a JSON file with everything the bot "
+        "holds about you (settings, pairing, invites, deliveries, replies and what was "
+        "shared with you).",
     ),
     CommandSpec(
         "forget",
         "/forget",
         "Delete everything the bot holds about you",
         "Asks you to confirm (type yes, or tap the button), then deletes your replies, "
-        "settings and delivery history. Replies you already shared stay with the partner "
-        "you gave them to.",
+        "settings, delivery history, invites and pairing. Replies you already shared stay "
+        "with the partner you gave them to.",
     ),
     CommandSpec(
         "safety",

@@ -9,15 +9,15 @@ bot/core/replies.py before the switch) and `bot.core.crisis`, and prints one tab
 
 - recall: danger items flagged / danger items; false alarms: harmless flagged / harmless;
 - TP/FN/FP/TN counts; recall by kind of danger; false alarms by kind of harmless text;
-- each figure for: `tuning` (bench/data/crisis-eval-en.yaml, rounds 1-2 and the first
-  set), `round3` (its third round, the old held-out part, tuned on since the concept
-  redesign), `eval` (the whole file), and `blind`;
-- `blind` is bench/data/crisis-blind-en.yaml when it exists: a held-out set written by
-  someone else and never read while the rules were written, so it is the honest
-  estimate. Its items are never printed or saved (that would let them leak into the
-  rules) unless `--show-blind` is given, which is for after the measurement. While
-  tuning, run with `--no-blind`: even its totals, watched after each change, would
-  turn it into one more tuning set;
+- each figure for every part of bench/data/crisis-eval-en.yaml (`tuning`: rounds 1-2
+  and the first set; `round3`: the old held-out part; `round4`: the first blind set, all
+  tuned on since), `eval` (the whole file), and one column per blind set;
+- the blind sets are every `*.yaml` in bench/blind/, each its own column named after
+  its file: held-out sets written by someone else and never read while the rules were
+  written, so they are the honest estimate. Their items are never printed or saved
+  (that would let them leak into the rules) unless `--show-blind` is given, which is
+  for after the measurement. While tuning, run with `--no-blind`: even their totals,
+  watched after each change, would turn them into more tuning sets;
 - every miss and false alarm of the new detector on the eval file;
 - the earlier held-out rounds (`history` in the data file).
 
@@ -49,13 +49,13 @@ from bot.core import crisis
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data" / "crisis-eval-en.yaml"
-BLIND = ROOT / "data" / "crisis-blind-en.yaml"
+BLIND_DIR = ROOT / "blind"
 RESULTS = ROOT / "results"
 TARGET_RECALL = 0.9
 TARGET_FALSE_ALARMS = 0.05
-# Parts of the eval file, the eval file as a whole, and the blind set.
-EVAL_SPLITS = ("tuning", "round3")
-SPLITS = (*EVAL_SPLITS, "eval", "blind")
+# Parts of the eval file, and the eval file as a whole; blind sets add a column each.
+EVAL_SPLITS = ("tuning", "round3", "round4")
+EVAL = "eval"
 
 # The detector as it was: one regex in bot/core/replies.py.
 OLD_CRISIS = re.compile(
@@ -88,23 +88,24 @@ class Item:
 
 
 def load_items(
-    path: Path = DATA, *, blind: bool = False
+    path: Path = DATA, *, blind: str | None = None
 ) -> tuple[list[Item], list[dict[str, Any]]]:
     """The labelled items and the earlier held-out rounds; a bad item stops the run
-    (without quoting a blind item)."""
+    (without quoting a blind item). The items of a blind set get its name as split."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    listed = data.get("items", []) if isinstance(data, dict) else data  # a bare list too
     items: list[Item] = []
-    for index, raw in enumerate(data["items"], start=1):
-        label = raw.get("label")
-        split = "blind" if blind else raw.get("split", "tuning")
-        if label not in ("danger", "harmless") or split not in (*EVAL_SPLITS, "blind"):
+    for index, raw in enumerate(listed or [], start=1):
+        label = str(raw.get("label", "")).strip().lower()
+        split = blind if blind else raw.get("split", "tuning")
+        if label not in ("danger", "harmless") or split not in (*EVAL_SPLITS, blind):
             shown = "(blind item not shown)" if blind else raw
             raise SystemExit(f"{path.name}: item {index}: label or split is wrong: {shown}")
         items.append(Item(str(raw["text"]), label, str(raw.get("kind", "-")), split))
     texts = [item.text for item in items]
     if len(set(texts)) != len(texts):
         raise SystemExit(f"{path.name}: some texts appear twice")
-    return items, list(data.get("history") or [])
+    return items, list((data.get("history") if isinstance(data, dict) else None) or [])
 
 
 @dataclass
@@ -151,13 +152,20 @@ class Score:
         }
 
 
-def score(items: Iterable[Item], flags: dict[str, bool]) -> dict[str, Score]:
-    """One Score per split, and one for all items."""
-    scores = {name: Score() for name in SPLITS}
+def blind_sets(folder: Path) -> list[Path]:
+    """The blind sets: every `*.yaml` in `folder`, by name (none when it is missing)."""
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def score(
+    items: Iterable[Item], flags: dict[str, bool], splits: tuple[str, ...]
+) -> dict[str, Score]:
+    """One Score per split, and one for all items of the eval file."""
+    scores = {name: Score() for name in splits}
     for item in items:
         scores[item.split].add(item, flags[item.text])
-        if item.split != "blind":
-            scores["eval"].add(item, flags[item.text])
+        if item.split in EVAL_SPLITS:
+            scores[EVAL].add(item, flags[item.text])
     return scores
 
 
@@ -171,12 +179,17 @@ def run_detector(items: list[Item], detect: Callable[[str], bool]) -> tuple[dict
 
 
 def table(old: dict[str, Score], new: dict[str, Score], splits: tuple[str, ...]) -> list[str]:
-    head = f"{'':<24}" + "".join(f"{f'old {s}':>13}{f'new {s}':>13}" for s in splits)
+    # A column is as wide as its name (a blind set is named after its file), at least 13.
+    width = {s: max(13, len(f"new {s}") + 2) for s in splits}
+    head = f"{'':<24}" + "".join(
+        f"{f'old {s}':>{width[s]}}{f'new {s}':>{width[s]}}" for s in splits
+    )
     lines = [head, "-" * len(head)]
 
     def line(name: str, cell: Callable[[Score], str]) -> None:
         lines.append(
-            f"{name:<24}" + "".join(f"{cell(old[s]):>13}{cell(new[s]):>13}" for s in splits)
+            f"{name:<24}"
+            + "".join(f"{cell(old[s]):>{width[s]}}{cell(new[s]):>{width[s]}}" for s in splits)
         )
 
     line("recall (>= 0.90)", lambda sc: f"{sc.recall:.3f}")
@@ -261,36 +274,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--output", default="crisis.json")
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--blind", type=Path, default=BLIND)
+    parser.add_argument(
+        "--blind-dir",
+        type=Path,
+        default=BLIND_DIR,
+        help="the folder of blind sets: every *.yaml there is one column",
+    )
     parser.add_argument(
         "--no-blind",
         action="store_true",
-        help="leave the blind set out (while tuning: looking at it would spoil it)",
+        help="leave the blind sets out (while tuning: looking at them would spoil them)",
     )
     parser.add_argument(
         "--show-blind",
         action="store_true",
-        help="also print and save the blind set's misses and false alarms (after measuring)",
+        help="also print and save the blind sets' misses and false alarms (after measuring)",
     )
     args = parser.parse_args()
     items, history = load_items(args.data)
-    has_blind = args.blind.exists() and not args.no_blind
-    blind_items = load_items(args.blind, blind=True)[0] if has_blind else []
+    blind_paths = [] if args.no_blind else blind_sets(args.blind_dir)
+    blind_names = tuple(path.stem for path in blind_paths)
+    if len(set(blind_names) | {*EVAL_SPLITS, EVAL}) != len(blind_names) + len(EVAL_SPLITS) + 1:
+        raise SystemExit(f"{args.blind_dir}: a blind set's name clashes with another column")
+    blind_items = [i for path in blind_paths for i in load_items(path, blind=path.stem)[0]]
     everything = items + blind_items
+    splits = (*EVAL_SPLITS, EVAL, *blind_names)
     crisis.rules_for("en")  # compile before timing
     old_flags, old_ms = run_detector(everything, old_detector)
     new_flags, new_ms = run_detector(everything, new_detector)
-    old, new = score(everything, old_flags), score(everything, new_flags)
-    splits = SPLITS if has_blind else SPLITS[:-1]
+    old, new = score(everything, old_flags, splits), score(everything, new_flags, splits)
     sizes = {s: (old[s].tp + old[s].fn, old[s].fp + old[s].tn) for s in splits}
     print(
         f"{args.data.name}"
         + (
-            f" + {args.blind.name}"
-            if has_blind
-            else " (blind set left out)"
+            " + " + " + ".join(path.name for path in blind_paths)
+            if blind_paths
+            else " (blind sets left out)"
             if args.no_blind
-            else f" ({args.blind.name} not there yet)"
+            else f" (no blind set in {args.blind_dir.name}/ yet)"
         )
         + ": "
         + ", ".join(f"{s} {d} danger + {h} harmless" for s, (d, h) in sizes.items())
@@ -310,7 +331,7 @@ def main() -> None:
             )
     shown = everything if args.show_blind else items
     wrong = mistakes(shown, new_flags)
-    for split in (*EVAL_SPLITS, *(("blind",) if args.show_blind and has_blind else ())):
+    for split in (*EVAL_SPLITS, *(blind_names if args.show_blind else ())):
         for kind in ("miss", "false alarm"):
             listed = [m for m in wrong if m["split"] == split and m["mistake"] == kind]
             print(f"\n{kind}es ({split}): {len(listed)}" if kind == "miss" else
@@ -322,8 +343,8 @@ def main() -> None:
         "data": str(args.data.relative_to(ROOT.parent)) if args.data.is_relative_to(ROOT.parent)
         else str(args.data),
         "targets": {"recall": TARGET_RECALL, "false_alarms": TARGET_FALSE_ALARMS},
-        "blind": str(args.blind.relative_to(ROOT.parent)) if has_blind
-        and args.blind.is_relative_to(ROOT.parent) else (str(args.blind) if has_blind else None),
+        "blind": [str(path.relative_to(ROOT.parent)) if path.is_relative_to(ROOT.parent)
+                  else str(path) for path in blind_paths],
         "sizes": {s: {"danger": d, "harmless": h} for s, (d, h) in sizes.items()},
         "old": {s: old[s].as_json() for s in splits},
         "new": {s: new[s].as_json() for s in splits},

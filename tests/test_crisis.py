@@ -3,7 +3,7 @@ file stops the bot with one readable sentence.
 
 These tests pin the behaviour the bot relies on, on a fixed set of sentences, and guard
 the tuning set against regressions. The honest figures for sentences nobody tuned on come
-from the benchmark's blind column (bench/crisis.py), not from here.
+from the benchmark's blind columns (bench/crisis.py on bench/blind/), not from here.
 """
 
 from __future__ import annotations
@@ -256,6 +256,63 @@ def test_indirect_phrasings_are_flagged(text: str) -> None:
     assert crisis.sounds_like_crisis(text), text
 
 
+# How other writers put danger: no subject, the passive, hints. The broad rules that find
+# these must leave their everyday look-alikes alone.
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("bf slapped me again, whatever", True),  # no "my"
+        ("not allowed out without him", True),  # no "i"
+        ("got shoved down the stairs by him last week", True),  # the passive
+        ("things got physical again", True),
+        ("i told the nurse i slipped in the shower", True),  # a cover story
+        ("walking on eggshells 24/7 around him", True),
+        ("i try not to set him off", True),
+        ("we are tiptoeing around the topic of moving in", False),
+        ("he reads what i write here", True),  # this reply, read by him
+        ("im typing this in the bathroom so he doesnt see", True),
+        ("i hid his present in my wardrobe so he doesn't see it", False),
+        ("he takes my whole paycheck and gives me an allowance", True),
+        ("she took my card to buy groceries because mine's at home", False),
+        ("i've been giving away my things", True),
+        ("giving away my old clothes to the charity shop, feels good", False),
+        ("he'd be free if i wasnt here", True),
+        ("i wanna disappear into a cabin in the woods with him for a week", False),
+        ("he said accidents happen to women who talk too much", True),
+        ("my mum is going to kill us when she sees the state of her garden", False),
+        ("i keep a bag packed in the boot just in case", True),
+        ("i keep a bag packed for the hospital, baby due any day", False),
+    ],
+)
+def test_broad_rules_find_other_writers_and_leave_look_alikes(text: str, flagged: bool) -> None:
+    assert crisis.sounds_like_crisis(text) is flagged, crisis.hits(text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (r"(?:he|she) ... hit me", "she hit me"),
+        (r"(full |sole )?custody", "custody"),
+        (r"(took|takes) (more|too many) (of )?(my |the )?pills", "took too many pills"),
+        (r"(a|b)?x(?!y)z", "xz"),
+    ],
+)
+def test_a_gate_holds_a_word_every_match_needs(pattern: str, text: str) -> None:
+    gate = crisis._gate(pattern.replace(" ... ", " "))
+    assert gate is None or gate.search(text), (pattern, gate)
+
+
+def test_the_gates_change_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gates only skip expressions that cannot match: the same hits with and without."""
+    gated = crisis.load_rules("en")
+    monkeypatch.setattr(crisis, "_PARSER", None)
+    plain = crisis.load_rules("en")
+    assert all(part.gate is None for rule in plain.kinds[0].rules for part in rule.parts)
+    texts = [i["text"] for i in _items()[::8]] + ["word " * 500, "he hit me. " * 50]
+    for text in texts:
+        assert gated.hits(text) == plain.hits(text), text
+
+
 def test_check_rules_compiles_every_language_at_start_up(tmp_path: Path) -> None:
     assert crisis.check_rules() == crisis.available_languages()
     (tmp_path / "crisis").mkdir()
@@ -282,7 +339,7 @@ def test_the_tuning_set_does_not_regress() -> None:
     """A guard against regressions, not a measure: every item of crisis-eval-en.yaml was
     tuned on (none of it is held out any more), so it must stay near perfect (recall
     >= 0.95, false alarms <= 0.03). The honest held-out figures are the benchmark's blind
-    column (bench/crisis.py on bench/data/crisis-blind-en.yaml), which no test reads."""
+    columns (bench/crisis.py on bench/blind/*.yaml), which no test reads."""
     flagged = [(i["label"] == "danger", crisis.sounds_like_crisis(i["text"])) for i in _items()]
     danger = [hit for is_danger, hit in flagged if is_danger]
     harmless = [hit for is_danger, hit in flagged if not is_danger]

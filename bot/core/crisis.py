@@ -19,7 +19,9 @@ people talk about danger can improve them without reading Python, and
    `<name>` stands for a lexicon from `concepts`, ` ... ` for up to `gap` words that stay
    in one clause (no punctuation, no clause word such as "but", nor "and" before a new
    subject: "he got drunk and hit me" is one clause, "he hit the ball and it hit me"
-   two), and ` & ` joins parts that must all be found in one sentence, in any order;
+   two), and ` & ` joins parts that must all be found in one sentence, in any order
+   (an expression is only searched in a sentence that holds one of the literal words
+   all its matches need: most sentences hold none, so broad rules stay cheap);
 3. a match is dropped when an idiom overlaps it ("hit me up"), when a denial stands
    right before it or inside one of its gaps ("he has never hit me", "i'm not scared of
    him"), when a story cue comes shortly before it in its sentence ("a film where..."),
@@ -35,6 +37,7 @@ that refuses to start. Call `check_rules()` at start-up to find out before the f
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -65,6 +68,15 @@ _NOT_A_WORD = re.compile(r"[\w']{40,}")
 _LETTER = re.compile(r"[^\W\d_]")
 # libyaml's parser when PyYAML was built with it, as the catalog does.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A quick test before each expression needs Python's own parse of it (see `_gate`).
+try:
+    _PARSER: Any = importlib.import_module("re._parser")
+    _OPS: Any = importlib.import_module("re._constants")
+except ImportError:  # pragma: no cover - another Python: every expression just runs
+    _PARSER = _OPS = None
+# A gate of more literals than this costs about what it saves.
+_GATE_SIZE = 40
+_GATE_SHORTEST = 3
 
 
 # --- the file as written ------------------------------------------------------------------
@@ -137,12 +149,33 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One compiled expression and its gate: literal words one of which every match
+    contains ("custody", " me"), searched first. Most sentences have none of them, and
+    a literal search is many times cheaper than the expression; so the rules can grow
+    without the judging slowing down."""
+
+    pattern: re.Pattern[str]
+    gate: re.Pattern[str] | None
+
+    def could_match(self, text: str) -> bool:
+        return self.gate is None or self.gate.search(text) is not None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.pattern.finditer(text) if self.could_match(text) else iter(())
+
+
+@dataclass(frozen=True)
 class Rule:
     """A rule as written in the file (for reports) and compiled: one expression per part
     that must be found in the same sentence."""
 
     source: str
-    parts: tuple[re.Pattern[str], ...]
+    parts: tuple[Part, ...]
+
+    def could_match(self, text: str) -> bool:
+        """False when some part's gate rules the text out: the cheap test first."""
+        return all(part.could_match(text) for part in self.parts)
 
 
 @dataclass(frozen=True)
@@ -150,7 +183,7 @@ class Kind:
     name: str
     label: str
     rules: tuple[Rule, ...]
-    idioms: tuple[re.Pattern[str], ...]
+    idioms: tuple[Part, ...]
     unless: re.Pattern[str] | None
 
 
@@ -160,7 +193,7 @@ class Rules:
 
     language: str
     kinds: tuple[Kind, ...]
-    idioms: tuple[re.Pattern[str], ...]
+    idioms: tuple[Part, ...]
     boundary: re.Pattern[str]
     sentence: re.Pattern[str]
     negated_at_end: re.Pattern[str]
@@ -188,11 +221,16 @@ class Rules:
 
     def _hits_in(self, sentence: str) -> list[Hit]:
         spans = [(0, len(sentence))]
-        shared = _spans(self.idioms, sentence)
+        shared: list[tuple[int, int]] | None = None  # the idioms, found when first needed
         found: list[Hit] = []
         for kind in self.kinds:
-            excused = shared + _spans(kind.idioms, sentence)
+            excused: list[tuple[int, int]] | None = None
             for rule in kind.rules:
+                if not rule.could_match(sentence):
+                    continue
+                if excused is None:
+                    shared = _spans(self.idioms, sentence) if shared is None else shared
+                    excused = shared + _spans(kind.idioms, sentence)
                 phrase = self._match(rule, kind, sentence, spans, excused)
                 if phrase is not None:
                     found.append(Hit(kind.name, phrase, rule.source))
@@ -297,8 +335,65 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", _NOT_A_WORD.sub("_", folded)).strip()
 
 
-def _spans(patterns: tuple[re.Pattern[str], ...], text: str) -> list[tuple[int, int]]:
+def _spans(patterns: tuple[Part, ...], text: str) -> list[tuple[int, int]]:
     return [m.span() for p in patterns for m in p.finditer(text)]
+
+
+def _gate(pattern: str) -> re.Pattern[str] | None:
+    """Literals one of which every match of `pattern` contains, as one expression; None
+    when there are none worth searching for (shorter than 3 letters, or too many)."""
+    if _PARSER is None:
+        return None
+    try:
+        found = _literals(_PARSER.parse(pattern).data)
+    except Exception:  # an unusual expression is simply not gated
+        return None
+    if not found or min(map(len, found)) < _GATE_SHORTEST:
+        return None
+    return re.compile("|".join(re.escape(s) for s in sorted(found, key=len, reverse=True)))
+
+
+def _literals(items: Any) -> set[str] | None:
+    """For a parsed sequence: the best set of literals one of which every match contains.
+
+    Candidates are each run of literal characters, each alternation whose every branch
+    has such a set, and each group or repeat (at least once) that has one; zero-width
+    assertions do not break a run. The best is the one with the longest shortest member,
+    then the fewest members."""
+    candidates: list[set[str]] = []
+    run = ""
+    for op, av in items:
+        if op is _OPS.LITERAL:
+            run += chr(av)
+            continue
+        if op in (_OPS.AT, _OPS.ASSERT, _OPS.ASSERT_NOT):
+            continue
+        if run:
+            candidates.append({run})
+            run = ""
+        inner: set[str] | None = None
+        if op is _OPS.SUBPATTERN:
+            if av[1] or av[2]:  # flags change how it matches: give up
+                return None
+            inner = _literals(av[3].data)
+        elif op is _OPS.BRANCH:
+            inner = set()
+            for branch in av[1]:
+                found = _literals(branch.data)
+                if not found or len(inner | found) > _GATE_SIZE:
+                    inner = None
+                    break
+                inner |= found
+        elif op in (_OPS.MAX_REPEAT, _OPS.MIN_REPEAT) and av[0] >= 1:
+            inner = _literals(av[2].data)
+        if inner:
+            candidates.append(inner)
+    if run:
+        candidates.append({run})
+    candidates = [c for c in candidates if len(c) <= _GATE_SIZE]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (min(min(map(len, c)), 6), -len(c)))
 
 
 def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
@@ -448,12 +543,12 @@ class _Compiler:
             )
             return None
 
-    def many(self, sources: tuple[str, ...], field: str) -> tuple[re.Pattern[str], ...]:
+    def many(self, sources: tuple[str, ...], field: str) -> tuple[Part, ...]:
         found = []
         for index, source in enumerate(sources, start=1):
             compiled = self.regex(source, f"{field}.{index}")
             if compiled is not None:
-                found.append(compiled)
+                found.append(Part(compiled, _gate(compiled.pattern)))
         return tuple(found)
 
     def rules(self, sources: tuple[str, ...], field: str) -> tuple[Rule, ...]:
@@ -463,7 +558,8 @@ class _Compiler:
                 self.regex(part.strip(), f"{field}.{index}") for part in source.split(_ALL_OF)
             )
             if all(part is not None for part in parts):
-                found.append(Rule(source, tuple(p for p in parts if p is not None)))
+                gated = tuple(Part(p, _gate(p.pattern)) for p in parts if p is not None)
+                found.append(Rule(source, gated))
         return tuple(found)
 
     def alternation(self, sources: tuple[str, ...], field: str) -> re.Pattern[str] | None:

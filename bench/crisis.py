@@ -34,7 +34,6 @@ import os
 import platform
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -45,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from bench.sending import code_version
 from bot.core import crisis
 
 ROOT = Path(__file__).resolve().parent
@@ -247,20 +247,6 @@ def machine() -> dict[str, Any]:
         "code": code_version(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-
-
-def code_version() -> dict[str, Any]:
-    """The commit, and the files changed since (others edit the tree while this runs)."""
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # read only: no index refresh
-
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=ROOT.parent, env=env, capture_output=True, text=True, check=False
-        )
-        return done.stdout.rstrip("\n")
-
-    changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
-    return {"head": git("rev-parse", "HEAD"), "changed": changed}
 
 
 def write_json(name: str, payload: dict[str, Any]) -> Path:

@@ -220,7 +220,6 @@ class Rules:
         return list(found.values())
 
     def _hits_in(self, sentence: str) -> list[Hit]:
-        spans = [(0, len(sentence))]
         shared: list[tuple[int, int]] | None = None  # the idioms, found when first needed
         found: list[Hit] = []
         for kind in self.kinds:
@@ -231,7 +230,7 @@ class Rules:
                 if excused is None:
                     shared = _spans(self.idioms, sentence) if shared is None else shared
                     excused = shared + _spans(kind.idioms, sentence)
-                phrase = self._match(rule, kind, sentence, spans, excused)
+                phrase = self._match(rule, kind, sentence, excused)
                 if phrase is not None:
                     found.append(Hit(kind.name, phrase, rule.source))
         return found
@@ -252,32 +251,24 @@ class Rules:
                 yield sentence
 
     def _match(
-        self,
-        rule: Rule,
-        kind: Kind,
-        text: str,
-        sentences: list[tuple[int, int]],
-        excused: list[tuple[int, int]],
+        self, rule: Rule, kind: Kind, sentence: str, excused: list[tuple[int, int]]
     ) -> str | None:
-        """The matched words if every part of `rule` survives in one sentence."""
-        found: list[dict[int, str]] = []  # per part: sentence index -> matched words
+        """The matched words if every part of `rule` survives in `sentence`."""
+        words: list[str] = []
         for part in rule.parts:
-            where: dict[int, str] = {}
-            for match in part.finditer(text):
-                index = _sentence_of(sentences, match.start())
-                if index in where or _overlaps(match.span(), excused):
-                    continue
-                if self._cancelled(text, match, sentences[index], kind):
-                    continue
-                where[index] = match.group(0)
-            if not where:
+            survivor = next(
+                (
+                    match.group(0)
+                    for match in part.finditer(sentence)
+                    if not _overlaps(match.span(), excused)
+                    and not self._cancelled(sentence, match, kind)
+                ),
+                None,
+            )
+            if survivor is None:
                 return None
-            found.append(where)
-        common = set(found[0]).intersection(*found[1:])
-        if not common:
-            return None
-        first = min(common)
-        return " & ".join(part[first] for part in found)
+            words.append(survivor)
+        return " & ".join(words)
 
     def _clause_before(self, text: str, at: int) -> str:
         """The words before `at`, back to the start of their clause."""
@@ -291,9 +282,7 @@ class Rules:
         kept = self.negation_kept_by
         return kept is None or not kept.match(text, end)
 
-    def _cancelled(
-        self, text: str, match: re.Match[str], sentence: tuple[int, int], kind: Kind
-    ) -> bool:
+    def _cancelled(self, text: str, match: re.Match[str], kind: Kind) -> bool:
         """Denied ("never hit me", "he has never once hit me"), told of a story ("a film
         where..."), or play in the same sentence ("pillow fight")."""
         start, end = match.span()
@@ -303,11 +292,11 @@ class Rules:
         for name, value in match.groupdict().items():
             if name.startswith("gap") and value and self._negated(text, match.end(name) + 1, end):
                 return True
-        if kind.unless is not None and kind.unless.search(text, *sentence):
+        if kind.unless is not None and kind.unless.search(text):
             return True
         if self.story_cue is None:
             return False
-        words = text[sentence[0] : start].split()
+        words = text[:start].split()
         recent = " ".join(words[-self.story_window :])
         return self.story_cue.search(recent) is not None
 
@@ -399,13 +388,6 @@ def _literals(items: Any) -> set[str] | None:
 def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
     start, end = span
     return any(o_start < end and start < o_end for o_start, o_end in others)
-
-
-def _sentence_of(sentences: list[tuple[int, int]], at: int) -> int:
-    for index, (start, end) in enumerate(sentences):
-        if start <= at < end:
-            return index
-    return len(sentences) - 1
 
 
 # --- loading ------------------------------------------------------------------------------

@@ -229,7 +229,7 @@ def _person(read: _Reader, person: Person) -> dict[str, Any]:
         "replies_numbered_so_far": person.last_reply_number,
         "internal_id": person.id,
     }
-    # Anything else stored on the person's row (where they were last seen, counters added
+    # Anything else stored on the person's row (the failed-code count, columns added
     # later), under its column name.
     for column in Person.__table__.columns:
         if column.key not in _PERSON_COLUMNS_SHOWN:

@@ -5,7 +5,8 @@ missed "he pushed me against the wall" leaves someone without that note; a note 
 "this commute will kill me" teaches people to ignore it. The target is recall >= 0.9
 (danger flagged) with a false-alarm rate <= 0.05 (harmless flagged). This runs labelled
 sets through both the old single regex (kept here as the baseline, copied from
-bot/core/replies.py before the switch) and `bot.core.crisis`, and prints one table:
+bot/core/replies.py before the switch) and `bot.core.crisis` as the bot uses it (the
+concept rules with the trained model, see bench/crisis_train.py), and prints one table:
 
 - recall: danger items flagged / danger items; false alarms: harmless flagged / harmless;
 - TP/FN/FP/TN counts; recall by kind of danger; false alarms by kind of harmless text;

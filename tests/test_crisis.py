@@ -2,8 +2,11 @@
 file stops the bot with one readable sentence.
 
 These tests pin the behaviour the bot relies on, on a fixed set of sentences, and guard
-the tuning set against regressions. The honest figures for sentences nobody tuned on come
-from the benchmark's blind columns (bench/crisis.py on bench/blind/), not from here.
+the tuning set against regressions. Tests of the rules' own mechanics (denials, idioms,
+clauses, resolved past) ask the rules (`rules_hit`); what the bot does with a reply is
+`sounds_like_crisis`, the rules and the trained model together. The honest figures for
+sentences nobody tuned on come from the benchmark's blind columns (bench/crisis.py on
+bench/blind/), not from here.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def test_harmless_is_not_flagged(text: str) -> None:
     ],
 )
 def test_a_denial_right_before_the_words_cancels_them(text: str) -> None:
-    assert not crisis.sounds_like_crisis(text), crisis.hits(text)
+    assert not crisis.rules_hit(text), crisis.hits(text)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +114,7 @@ def test_a_denial_right_before_the_words_cancels_them(text: str) -> None:
     ],
 )
 def test_a_denial_elsewhere_does_not_cancel_danger(text: str) -> None:
-    assert crisis.sounds_like_crisis(text), text
+    assert crisis.rules_hit(text), text
 
 
 @pytest.mark.parametrize(
@@ -132,7 +135,7 @@ def test_a_denial_elsewhere_does_not_cancel_danger(text: str) -> None:
     ],
 )
 def test_idioms_and_their_look_alikes(text: str, flagged: bool) -> None:
-    assert crisis.sounds_like_crisis(text) is flagged, crisis.hits(text)
+    assert crisis.rules_hit(text) is flagged, crisis.hits(text)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +148,7 @@ def test_idioms_and_their_look_alikes(text: str, flagged: bool) -> None:
     ],
 )
 def test_past_danger_is_harmless_only_when_over_and_safe_now(text: str, flagged: bool) -> None:
-    assert crisis.sounds_like_crisis(text) is flagged, crisis.hits(text)
+    assert crisis.rules_hit(text) is flagged, crisis.hits(text)
 
 
 def test_matches_names_the_kinds() -> None:
@@ -214,7 +217,8 @@ def test_a_broken_phrase_file_gives_one_readable_sentence(
 
 def test_the_phrase_files_ship_with_the_package() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert "crisis/*.yaml" in pyproject["tool"]["setuptools"]["package-data"]["content"]
+    shipped = pyproject["tool"]["setuptools"]["package-data"]["content"]
+    assert "crisis/*.yaml" in shipped and "crisis/*.json" in shipped
 
 
 # --- concepts, gaps and sentences ------------------------------------------------------
@@ -238,7 +242,7 @@ def test_the_phrase_files_ship_with_the_package() -> None:
     ],
 )
 def test_concepts_meet_in_one_clause(text: str, flagged: bool) -> None:
-    assert crisis.sounds_like_crisis(text) is flagged, crisis.hits(text)
+    assert crisis.rules_hit(text) is flagged, crisis.hits(text)
 
 
 @pytest.mark.parametrize(
@@ -345,3 +349,65 @@ def test_the_tuning_set_does_not_regress() -> None:
     harmless = [hit for is_danger, hit in flagged if not is_danger]
     assert sum(danger) >= 0.95 * len(danger), f"recall {sum(danger)}/{len(danger)}"
     assert sum(harmless) <= 0.03 * len(harmless), f"false alarms {sum(harmless)}/{len(harmless)}"
+
+
+# --- the trained model beside the rules ---------------------------------------------------
+
+
+def test_the_model_reads_as_scikit_learn_wrote_it() -> None:
+    """The model file carries texts with the probability scikit-learn gave them when it
+    was trained; the bot's own reading of the file must give the same."""
+    model = crisis.model_for("en")
+    assert model is not None
+    assert len(model.checks) >= 50
+    assert {p >= 0.5 for _, p in model.checks} == {True, False}
+    for text, expected in model.checks:
+        assert model.probability(text) == pytest.approx(expected, abs=1e-4), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she only lets me see my mum when she comes too",
+        "he goes quiet and then i know to stay in the bedroom till morning",
+        "i make sure the kids are asleep before he gets home",
+    ],
+)
+def test_the_model_flags_danger_no_rule_describes(text: str) -> None:
+    assert not crisis.rules_hit(text)
+    assert crisis.sounds_like_crisis(text)
+
+
+def test_a_rule_hit_the_model_finds_unlikely_is_not_flagged() -> None:
+    text = "my dad used to hit me when i was small, im 40 now and safe and happy"
+    assert crisis.rules_hit(text)
+    assert not crisis.sounds_like_crisis(text)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{not json", "crisis/en-model.json: cannot be read (JSONDecodeError"),
+        ('{"format": 99}', "crisis/en-model.json: format 99 is not 1"),
+        ('{"format": 1, "language": "en"}', "crisis/en-model.json: cannot be read (KeyError"),
+    ],
+)
+def test_a_broken_model_file_stops_start_up_with_one_sentence(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    (tmp_path / "crisis").mkdir()
+    rules = (crisis.crisis_dir() / "en.yaml").read_text(encoding="utf-8")
+    (tmp_path / "crisis" / "en.yaml").write_text(rules, encoding="utf-8")
+    (tmp_path / "crisis" / "en-model.json").write_text(content, encoding="utf-8")
+    with pytest.raises(CatalogError) as caught:
+        crisis.check_rules(tmp_path)
+    assert str(caught.value).startswith(expected)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_language_without_a_model_is_judged_by_its_rules_alone(tmp_path: Path) -> None:
+    (tmp_path / "crisis").mkdir()
+    rules = (crisis.crisis_dir() / "en.yaml").read_text(encoding="utf-8")
+    (tmp_path / "crisis" / "en.yaml").write_text(rules, encoding="utf-8")
+    assert crisis.check_rules(tmp_path) == ["en"]
+    assert crisis.model_for("en", tmp_path) is None

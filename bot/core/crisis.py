@@ -28,11 +28,15 @@ people talk about danger can improve them without reading Python, and
    or when one of its kind's `unless` cues is in its sentence (play: "pillow fight");
 4. a text that places the danger clearly in the past *and* says the writer is safe now,
    with nothing saying it still happens, is not flagged (see `resolved` in the file);
-5. what is left are the hits; any hit means the safety note.
+5. what is left are the hits;
+6. the trained model beside the rules (`content/crisis/<language>-model.json`, see
+   `bot.core.crisis_model`) has the last word: it flags on its own when confident, and
+   a rule's hit counts when the model finds it likely enough.
 
 A broken file raises `CatalogError` with one readable sentence per problem, as a broken
 practice file does: a detector that silently matched nothing would be worse than a bot
-that refuses to start. Call `check_rules()` at start-up to find out before the first reply.
+that refuses to start. Call `check_rules()` at start-up (it reads the models too) to
+find out before the first reply.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.core.catalog import CatalogError, default_content_dir
+from bot.core.crisis_model import Model, load_model, model_file
 
 DEFAULT_LANGUAGE = "en"
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
@@ -436,6 +441,7 @@ def check_rules(content_dir: Path | None = None) -> list[str]:
     languages = available_languages(content_dir) or [DEFAULT_LANGUAGE]
     for language in languages:
         rules_for(language, content_dir)
+        model_for(language, content_dir)
     return languages
 
 
@@ -634,6 +640,25 @@ def matches(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
     return list(dict.fromkeys(hit.kind for hit in hits(text, language)))
 
 
-def sounds_like_crisis(text: str, language: str = DEFAULT_LANGUAGE) -> bool:
-    """True when the bot should answer with the safety note rather than a plain "saved"."""
+def rules_hit(text: str, language: str = DEFAULT_LANGUAGE) -> bool:
+    """True when a concept rule finds danger in `text` (the model aside)."""
     return bool(hits(text, language))
+
+
+def model_for(language: str = DEFAULT_LANGUAGE, content_dir: Path | None = None) -> Model | None:
+    """The trained model beside the rules that judge `language`, if there is one."""
+    rules = phrase_file(language, content_dir)
+    return load_model(model_file(rules.stem, rules.parent))
+
+
+def sounds_like_crisis(text: str, language: str = DEFAULT_LANGUAGE) -> bool:
+    """True when the bot should answer with the safety note rather than a plain "saved":
+    when the model is confident, or a rule finds danger the model finds likely enough
+    (see `bot.core.crisis_model` for why both). Without a model, the rules alone."""
+    model = model_for(language)
+    if model is None:
+        return rules_hit(text, language)
+    probability = model.probability(text)
+    if probability >= model.threshold:
+        return True
+    return probability >= model.threshold_with_rule and rules_hit(text, language)

@@ -142,7 +142,9 @@ class Score:
 
     @property
     def meets_targets(self) -> bool:
-        return self.recall >= TARGET_RECALL and self.false_alarms <= TARGET_FALSE_ALARMS
+        """A set of ordinary replies only (no danger) is judged on false alarms alone."""
+        recall_ok = self.recall >= TARGET_RECALL or not self.tp + self.fn
+        return recall_ok and self.false_alarms <= TARGET_FALSE_ALARMS
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -193,7 +195,7 @@ def table(old: dict[str, Score], new: dict[str, Score], splits: tuple[str, ...])
             + "".join(f"{cell(old[s]):>{width[s]}}{cell(new[s]):>{width[s]}}" for s in splits)
         )
 
-    line("recall (>= 0.90)", lambda sc: f"{sc.recall:.3f}")
+    line("recall (>= 0.90)", lambda sc: f"{sc.recall:.3f}" if sc.tp + sc.fn else "-")
     line("false alarms (<= 0.05)", lambda sc: f"{sc.false_alarms:.3f}")
     line("meets both targets", lambda sc: "yes" if sc.meets_targets else "NO")
     line("TP", lambda sc: str(sc.tp))

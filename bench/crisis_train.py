@@ -43,6 +43,9 @@ from bot.core.catalog import default_content_dir
 ROOT = Path(__file__).resolve().parent
 WRITERS = ROOT / "data" / "crisis-writers"
 CHECKS = 60
+# Ordinary replies to the practices are most of what the bot reads: at most 1 in 50 may
+# get the safety note.
+EVERYDAY_FALSE_ALARMS = 0.02
 SEED = 7
 
 
@@ -54,10 +57,21 @@ class Batch:
     texts: list[str]
     danger: np.ndarray
 
+    @property
+    def words(self) -> np.ndarray:
+        return np.array([crisis_model.word_count(text) for text in self.texts])
 
-def figures(flags: np.ndarray, danger: np.ndarray) -> tuple[float, float]:
-    """Recall and false-alarm rate."""
-    return float(flags[danger].mean()), float(flags[~danger].mean())
+
+def figures(flags: np.ndarray, danger: np.ndarray) -> tuple[float | None, float]:
+    """Recall (None for a file of ordinary replies, which has no danger) and false-alarm
+    rate."""
+    recall = float(flags[danger].mean()) if danger.any() else None
+    return recall, float(flags[~danger].mean())
+
+
+def cell(figure: tuple[float | None, float]) -> str:
+    recall, alarms = figure
+    return f"{'-' if recall is None else f'{recall:.3f}':>6s}/{alarms:6.3f}"
 
 
 def load_batches() -> list[Batch]:
@@ -122,33 +136,62 @@ def held_out(batches: list[Batch], c: float) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Flag a reply when the model's probability reaches `alone`, or when a rule finds
-    danger and the probability reaches `with_rule`: a rule's hit is trusted only when
-    the model does not find it unlikely ("she beats me at chess")."""
+    """Flag a reply of at least `crisis_model.ALONE_MIN_WORDS` words when the model's
+    probability reaches `alone`, or any reply when a rule finds danger and the
+    probability reaches `with_rule`: a rule's hit is trusted only when the model does not
+    find it unlikely ("she beats me at chess"), and the model alone is not trusted on a
+    fragment ("he says"), where one word decides everything."""
 
     alone: float
     with_rule: float
 
-    def flags(self, scores: np.ndarray, rules: np.ndarray) -> np.ndarray:
-        return np.asarray((scores >= self.alone) | (rules & (scores >= self.with_rule)))
+    def flags(self, scores: np.ndarray, rules: np.ndarray, words: np.ndarray) -> np.ndarray:
+        alone = (scores >= self.alone) & (words >= crisis_model.ALONE_MIN_WORDS)
+        return np.asarray(alone | (rules & (scores >= self.with_rule)))
 
 
 def choose_thresholds(
-    batches: list[Batch], scores: list[np.ndarray], rules: list[np.ndarray], budget: float
+    batches: list[Batch],
+    scores: list[np.ndarray],
+    rules: list[np.ndarray],
+    budget: float,
+    everyday_budget: float,
 ) -> Thresholds:
     """The pair that flags the most danger of unseen writers (pooled) while flagging at
-    most `budget` of their harmless replies. The rules' own tuning file is left out: the
-    rules were written against it, so their hits there say nothing."""
+    most `budget` of their harmless replies, which are hard on purpose ("she beats me at
+    chess"), and at most `everyday_budget` of ordinary replies to the practices (files
+    with no danger in them): a note on "I want to be seen" would teach everyone to
+    ignore it. The rules' own tuning file is left out: the rules were written against
+    it, so their hits there say nothing."""
     unseen = [i for i, b in enumerate(batches) if b.name != DATA.stem]
-    danger = np.concatenate([batches[i].danger for i in unseen])
-    score = np.concatenate([scores[i] for i in unseen])
-    rule = np.concatenate([rules[i] for i in unseen])
+    hard = [i for i in unseen if batches[i].danger.any()]
+    everyday = [i for i in unseen if not batches[i].danger.any()]
+
+    def pooled(indices: list[int]) -> tuple[np.ndarray, ...]:
+        if not indices:
+            return np.zeros(0, bool), np.zeros(0), np.zeros(0, bool), np.zeros(0, int)
+        return (
+            np.concatenate([batches[i].danger for i in indices]),
+            np.concatenate([scores[i] for i in indices]),
+            np.concatenate([rules[i] for i in indices]),
+            np.concatenate([batches[i].words for i in indices]),
+        )
+
+    danger, score, rule, words = pooled(hard)
+    _, everyday_score, everyday_rule, everyday_words = pooled(everyday)
     best, best_recall = Thresholds(0.99, 0.99), -1.0
-    for alone in np.round(np.arange(0.50, 0.99, 0.02), 2):
+    for alone in np.round(np.arange(0.50, 0.995, 0.01), 2):
         for with_rule in np.round(np.arange(0.0, 0.61, 0.05), 2):
             pair = Thresholds(float(alone), float(with_rule))
-            flags = pair.flags(score, rule)
-            if flags[~danger].mean() <= budget and flags[danger].mean() > best_recall:
+            flags = pair.flags(score, rule, words)
+            quiet_enough = not everyday or (
+                pair.flags(everyday_score, everyday_rule, everyday_words).mean() <= everyday_budget
+            )
+            if (
+                quiet_enough
+                and flags[~danger].mean() <= budget
+                and flags[danger].mean() > best_recall
+            ):
                 best, best_recall = pair, float(flags[danger].mean())
     return best
 
@@ -202,12 +245,20 @@ def main() -> None:
         default=TARGET_FALSE_ALARMS,
         help="false alarms allowed on writers the model never saw",
     )
+    parser.add_argument(
+        "--everyday-budget",
+        type=float,
+        default=EVERYDAY_FALSE_ALARMS,
+        help="false alarms allowed on ordinary replies (files with no danger in them)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="report, but write no model")
     args = parser.parse_args()
     batches = load_batches()
     rules = [np.array([crisis.rules_hit(t) for t in b.texts]) for b in batches]
     scores = held_out(batches, args.c)
-    thresholds = choose_thresholds(batches, scores, rules, args.false_alarm_budget)
+    thresholds = choose_thresholds(
+        batches, scores, rules, args.false_alarm_budget, args.everyday_budget
+    )
     print(
         f"leave-one-writer-out, C={args.c}: flag when the model says >= {thresholds.alone:.2f}, "
         f"or a rule hits and it says >= {thresholds.with_rule:.2f}"
@@ -215,27 +266,38 @@ def main() -> None:
     print(f"{'held-out file':16s} {'danger':>6s} {'harmless':>8s}  {'rules':>13s}  {'model':>13s}"
           f"  {'both':>13s}   (recall / false alarms)")  # fmt: skip
     report: dict[str, Any] = {"c": args.c, "thresholds": asdict(thresholds), "held_out": {}}
-    pooled: dict[str, list[np.ndarray]] = {"rules": [], "model": [], "both": [], "danger": []}
+    names = ("rules", "model", "both")
+    pooled: dict[str, dict[str, list[np.ndarray]]] = {
+        part: {name: [] for name in (*names, "danger")} for part in ("hard", "everyday")
+    }
     for batch, score, rule in zip(batches, scores, rules, strict=True):
         flags = {
             "rules": rule,
-            "model": score >= thresholds.alone,
-            "both": thresholds.flags(score, rule),
+            "model": (score >= thresholds.alone) & (batch.words >= crisis_model.ALONE_MIN_WORDS),
+            "both": thresholds.flags(score, rule, batch.words),
         }
         row = {name: figures(f, batch.danger) for name, f in flags.items()}
         report["held_out"][batch.name] = row
         print(f"{batch.name:16s} {int(batch.danger.sum()):6d} {int((~batch.danger).sum()):8d}  "
-              + "  ".join(f"{row[n][0]:6.3f}/{row[n][1]:6.3f}" for n in flags))  # fmt: skip
+              + "  ".join(cell(row[n]) for n in names))  # fmt: skip
         if batch.name != DATA.stem:
+            part = pooled["hard" if batch.danger.any() else "everyday"]
             for name, f in flags.items():
-                pooled[name].append(f)
-            pooled["danger"].append(batch.danger)
-    danger = np.concatenate(pooled.pop("danger"))
-    report["pooled"] = {n: figures(np.concatenate(f), danger) for n, f in pooled.items()}
-    cells = [f"{report['pooled'][n][0]:6.3f}/{report['pooled'][n][1]:6.3f}" for n in pooled]
-    print(f"{'unseen, pooled':16s} {'':6s} {'':8s}  " + "  ".join(cells))
+                part[name].append(f)
+            part["danger"].append(batch.danger)
+    for part, columns in pooled.items():
+        if not columns["danger"]:
+            continue
+        danger = np.concatenate(columns["danger"])
+        report[f"pooled_{part}"] = {n: figures(np.concatenate(columns[n]), danger) for n in names}
+        label = "unseen, pooled" if part == "hard" else "everyday, pooled"
+        print(f"{label:16s} {'':6s} {'':8s}  "
+              + "  ".join(cell(report[f"pooled_{part}"][n]) for n in names))  # fmt: skip
     print(f"({DATA.stem} is left out of the pooled figures: the rules were written against it)")
-    print(f"goal: recall >= {TARGET_RECALL}, false alarms <= {TARGET_FALSE_ALARMS}")
+    print(
+        f"goal: recall >= {TARGET_RECALL}, false alarms <= {TARGET_FALSE_ALARMS} "
+        f"(on ordinary replies <= {args.everyday_budget})"
+    )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "crisis_train.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.dry_run:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
-from bot.core.catalog import load_catalog
+from bot.core.catalog import CatalogError, load_catalog
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import Context
 from bot.core.crisis import check_rules
 from bot.core.crypto import ReplyCipher, ReplyKeyError
 from bot.core.service import Core
+from bot.core.zones import load_places
 from bot.keys import load_keys
 from bot.settings import Settings
 from db.session import Database, normalize_url
@@ -63,13 +65,21 @@ def _cipher(settings: Settings, database: Database) -> ReplyCipher:
 def build_core(
     settings: Settings, clock: Clock | None = None, content_dir: Path | None = None
 ) -> Core:
-    """Everything start-up must check, in the order an operator would fix it."""
-    catalog = load_catalog(content_dir)
-    check_rules()  # the crisis phrases: broken ones stop start-up, not someone's reply
+    """Everything start-up must check, in the order an operator would fix it: the
+    database and the reply key (seconds to fix, and cheap to check), then the content
+    (the practice library, and the crisis rules and model, which take a second or two to
+    compile). The city data for time zones loads meanwhile in a thread, so that the first
+    city a person types does not wait for it inside a transaction."""
+    threading.Thread(target=load_places, name="zone-places", daemon=True).start()
     database = open_database(settings)
     try:
         cipher = _cipher(settings, database)
+        catalog = load_catalog(content_dir)
+        check_rules()  # the crisis rules and model: broken ones stop start-up, not a reply
     except ReplyKeyError as exc:
         database.dispose()
         raise StartupError(str(exc)) from None
+    except CatalogError:
+        database.dispose()
+        raise
     return Core(database, Context(catalog=catalog, cipher=cipher, clock=clock or SystemClock()))

@@ -35,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="start the bot (the terminal chat when no platform token is set)"
     )
     commands.add_parser("try", help="chat with the bot in this terminal, no tokens needed")
+    commands.add_parser(
+        "doctor",
+        help="check the settings, database, reply key, tokens and webhook, one line each",
+        description="Check this deployment without changing it: every setting, the database "
+        "and its schema, the reply key, each platform token, the Telegram webhook and, with "
+        "METRICS_PORT, the running bot's /healthz. One line per check; the exit code is 1 "
+        "when any check fails.",
+    )
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
     db_commands.add_parser("upgrade", help="apply database migrations")
@@ -94,14 +102,12 @@ def _secrets(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v is not None]
 
 
-def _terminal(settings: Settings, reason: str) -> int:
-    from bot.adapters.terminal import run_terminal
+def _terminal(settings: Settings, reason: str | None) -> int:
+    from bot.adapters.terminal import opening_line, run_terminal
 
     clock = ShiftedClock()
     core = build_core(settings, clock=clock)
-    print(
-        f"{reason}: opening the terminal chat on {core.db.url.render_as_string()}.", file=sys.stderr
-    )
+    print(opening_line(core, reason), file=sys.stderr)
     try:
         asyncio.run(run_terminal(core, clock, settings.tick_seconds))
     except KeyboardInterrupt:
@@ -113,7 +119,7 @@ def _terminal(settings: Settings, reason: str) -> int:
 
 def _run(settings: Settings) -> int:
     if settings.telegram_bot_token is None and settings.discord_bot_token is None:
-        return _terminal(settings, "No TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set")
+        return _terminal(settings, "No Telegram or Discord token is set")
     from bot.runtime import serve
 
     core = build_core(settings)
@@ -192,6 +198,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     if args.command == "content":
         return _content(args)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor()
     try:
         settings = load_settings()
         configure_logging(settings.log_level, _secrets(settings), protocol=settings.log_protocol)
@@ -213,7 +223,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 return 130
             return 0
         if args.command == "try":
-            return _terminal(settings, "Terminal chat")
+            return _terminal(settings, None)
         return _run(settings)
     except (SettingsError, StartupError) as exc:
         print(exc, file=sys.stderr)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from db.session import Database, sqlite_path
 
@@ -133,20 +133,24 @@ class AdvisoryLock:
             self._connection.execute(text("SELECT 1"))
             self._connection.commit()
         except DBAPIError:
-            return False
+            return False  # the server closed it, or the network: the lock is gone
         return True
 
     async def resign(self) -> None:
         await asyncio.to_thread(self._drop)
 
     def _drop(self) -> None:
+        """Give the lock back, or accept that it went with the connection. A connection
+        the server killed refuses every statement until rolled back (SQLAlchemy's
+        PendingRollbackError, not a DBAPIError): that too means the lock is gone, and
+        stepping down must not fail on it, or this process would go on sending."""
         connection, self._connection = self._connection, None
         if connection is None:
             return
         try:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK})
             connection.commit()
-        except DBAPIError:
+        except SQLAlchemyError:
             log.info("the connection was gone already, and the lock with it")
         connection.close()
 

@@ -4,7 +4,8 @@ Every process answers the events that reach it. Only the elected one (`bot.leade
 plans and sends the outbox and, on Telegram without a webhook, polls for updates; when
 it stops or dies, a standby takes over within seconds. On SIGTERM the bot drains: it
 stops taking work, lets the sends in flight finish (`DRAIN_SECONDS`), and leaves every
-unsent row pending for the next process.
+unsent row pending for the next process. With METRICS_PORT set, the same loop serves
+/metrics and /healthz (`bot.metrics`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.core.ports import Switchboard
 from bot.core.service import Core
 from bot.core.ticker import Ticker
 from bot.leadership import Leadership, leadership_for
+from bot.metrics import Metrics, MetricsServer
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,12 +63,18 @@ async def serve(settings: Settings, core: Core, stop: asyncio.Event | None = Non
         loop.add_signal_handler(signum, stop.set)
     leadership = leadership_for(core.db)
     switchboard = Switchboard()
+    metrics = None
+    if settings.metrics_port is not None:
+        metrics = Metrics(core, switchboard, settings.tick_seconds)
+    server = MetricsServer(metrics) if metrics is not None else None
     # Made first, so what is queued while an adapter starts is sent as soon as it is up.
-    ticker = Ticker(core, switchboard, on_demand=False)
+    ticker = Ticker(core, switchboard, on_demand=False, telemetry=metrics)
     started: list[Adapter] = []
     scheduler = AsyncIOScheduler()
     leading: asyncio.Task[None] | None = None
     try:
+        if server is not None and settings.metrics_port is not None:
+            await server.start(settings.metrics_listen, settings.metrics_port)
         for adapter in adapters_for(settings, core, switchboard):
             await adapter.start()
             started.append(adapter)
@@ -85,6 +93,8 @@ async def serve(settings: Settings, core: Core, stop: asyncio.Event | None = Non
             scheduler.shutdown(wait=False)
         for adapter in reversed(started):
             await adapter.stop()
+        if server is not None:
+            await server.stop()
         log.info("stopped")
 
 

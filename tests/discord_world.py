@@ -91,6 +91,16 @@ def custom_ids(message: dict[str, Any]) -> list[str]:
     ]
 
 
+def menus(message: dict[str, Any]) -> dict[str, list[str]]:
+    """Each select menu's custom id, with its options' values in order."""
+    return {
+        c["custom_id"]: [o["value"] for o in c["options"]]
+        for row in message.get("components") or []
+        for c in row.get("components") or []
+        if c.get("type") == 3
+    }
+
+
 @asynccontextmanager
 async def open_world(
     tmp_path: Path, catalog: Catalog, cipher: ReplyCipher, monkeypatch: pytest.MonkeyPatch

@@ -104,6 +104,7 @@ FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
 FLAG_COMPONENTS_V2 = 1 << 15
+SELECT_TYPES = (3, 5, 6, 7, 8)  # string, user, role, mentionable and channel selects
 SENDABLE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
 
 # Interaction and callback types.
@@ -1217,6 +1218,11 @@ class FakeDiscord:
             kind = component.get("type")
             if kind == 1 and not 1 <= len(component.get("components") or []) <= 5:
                 raise _invalid_form("components", "An action row holds 1 to 5 components.")
+            inside = component.get("components") or []
+            if kind == 1 and len(inside) > 1 and any(c.get("type") in SELECT_TYPES for c in inside):
+                raise _invalid_form("components", "A select menu fills its action row.")
+            if kind == 3:
+                self._check_select(component)
             custom_id = component.get("custom_id")
             if custom_id is not None:
                 if not 1 <= len(custom_id) <= 100:
@@ -1234,6 +1240,21 @@ class FakeDiscord:
                 if len(component.get("label") or "") > 80:
                     raise _invalid_form("label", "Must be 80 or fewer in length.")
         return echoed
+
+    @staticmethod
+    def _check_select(select: dict[str, Any]) -> None:
+        options = select.get("options") or []
+        if not 1 <= len(options) <= 25:
+            raise _invalid_form("options", "A select menu has 1 to 25 options.")
+        values = [o.get("value") or "" for o in options]
+        if len(set(values)) != len(values):
+            raise _invalid_form("options", "Select option values must be unique.")
+        for option in options:
+            for key in ("label", "value"):
+                if not 1 <= len(option.get(key) or "") <= 100:
+                    raise _invalid_form("options", f"An option's {key} is 1 to 100 characters.")
+        if len(select.get("placeholder") or "") > 150:
+            raise _invalid_form("placeholder", "Must be 150 or fewer in length.")
 
     def _new_attachments(
         self,
@@ -1293,6 +1314,11 @@ class FakeDiscord:
             content or payload.get("embeds")
         ):
             raise _invalid_form("content", "Components V2 messages cannot have content or embeds.")
+        rows = payload.get("components") or []
+        if not int(payload.get("flags") or 0) & FLAG_COMPONENTS_V2 and (
+            len(rows) > 5 or any(row.get("type") != 1 for row in rows)
+        ):
+            raise _invalid_form("components", "A message holds at most 5 action rows.")
 
     def _new_message(
         self,

@@ -266,6 +266,11 @@ def parse_html(text: str) -> str:
     return "".join(out)
 
 
+def _json_param(value: Any) -> Any:
+    """A parameter as python-telegram-bot sends it: JSON text in a form, or JSON itself."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 @dataclass
 class Call:
     method: str
@@ -327,6 +332,8 @@ class FakeTelegram:
     private_chats: set[int] | None = None
     delivered: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
+    # Scope type ("all_private_chats", …) -> the (command, description) menu set for it.
+    command_menus: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # Telegram holds a long poll up to its timeout; a short cap keeps shutdowns quick.
     long_poll_cap: float = 0.2
     _new: asyncio.Event = field(default_factory=asyncio.Event)
@@ -347,6 +354,9 @@ class FakeTelegram:
     # Whether a webhook is set: setWebhook with a url sets it, deleteWebhook removes it.
     # (`webhook` keeps the last setWebhook's parameters either way.)
     webhook_active: bool = False
+    # What getWebhookInfo reports as Telegram's last failure to post to the webhook:
+    # (Unix time, message), as a test sets it.
+    webhook_last_error: tuple[int, str] | None = None
     # chat id -> (status, description) every send to that chat is answered with.
     rejections: dict[int, tuple[int, str]] = field(default_factory=dict)
     _faults: list[Fault] = field(default_factory=list)
@@ -657,6 +667,13 @@ class FakeTelegram:
                         <= CALLBACK_DATA_LIMIT
                     ):
                         return "Bad Request: BUTTON_DATA_INVALID"
+            for row in data.get("keyboard") or []:  # a reply keyboard
+                for button in row:
+                    if not str(button.get("text") or "").strip():
+                        return "Bad Request: keyboard button text is empty"
+                    private = int(params["chat_id"]) > 0
+                    if button.get("request_location") and not private:
+                        return "Bad Request: location can be requested in a private chats only"
         return None
 
     # --- Bot API methods ----------------------------------------------------------------
@@ -673,7 +690,29 @@ class FakeTelegram:
         self.webhook_active = bool(params.get("url"))
         return True
 
+    async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
+        info: dict[str, Any] = {
+            "url": str(self.webhook.get("url") or "") if self.webhook_active else "",
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
+        if self.webhook_last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_last_error
+        return info
+
     async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
+        """Checked as Telegram checks it, and kept per scope type in `command_menus`."""
+        commands = _json_param(params.get("commands"))
+        scope = _json_param(params.get("scope") or '{"type": "default"}')
+        if not isinstance(commands, list) or len(commands) > 100:
+            return self._error(400, "Bad Request: too many commands")
+        for command in commands:
+            name, description = command.get("command", ""), command.get("description", "")
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                return self._error(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(description) <= 256:
+                return self._error(400, "Bad Request: command description is invalid")
+        self.command_menus[scope["type"]] = [(c["command"], c["description"]) for c in commands]
         return True
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
@@ -845,6 +884,22 @@ class FakeTelegram:
             }
         self._push({"message": message})
 
+    def location(self, user_id: int, name: str, latitude: float, longitude: float) -> None:
+        """A location shared in the private chat, as a reply keyboard's request_location
+        button (or the attachment menu) sends it: a message with `location` and no text."""
+        self._contact(user_id, None)
+        self._push(
+            {
+                "message": {
+                    "message_id": next(self._message_ids),
+                    "date": int(time.time()),
+                    "chat": {"id": user_id, "type": "private", "first_name": name},
+                    "from": self.user(user_id, name),
+                    "location": {"latitude": latitude, "longitude": longitude},
+                }
+            }
+        )
+
     def press(
         self, user_id: int, name: str, data: str, *, message_id: int = 1, chat_id: int | None = None
     ) -> None:
@@ -897,12 +952,22 @@ class FakeTelegram:
         """The monotonic time each stored message was stored, in order: for measuring rates."""
         return list(self._send_times)
 
-    def buttons(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def buttons(
+        self, params: dict[str, Any], kind: str = "inline_keyboard"
+    ) -> list[dict[str, Any]]:
+        """A sent message's inline buttons, or with `kind="keyboard"` its reply keyboard's."""
         markup = params.get("reply_markup")
         if not markup:
             return []
         data = json.loads(markup) if isinstance(markup, str) else markup
-        return [button for row in data["inline_keyboard"] for button in row]
+        return [button for row in data.get(kind) or [] for button in row]
+
+    @staticmethod
+    def removes_keyboard(params: dict[str, Any]) -> bool:
+        """Whether a sent message takes the reply keyboard away."""
+        markup = params.get("reply_markup")
+        data = json.loads(markup) if isinstance(markup, str) else markup or {}
+        return bool(data.get("remove_keyboard"))
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

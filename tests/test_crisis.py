@@ -289,7 +289,7 @@ def test_indirect_phrasings_are_flagged(text: str) -> None:
     ],
 )
 def test_broad_rules_find_other_writers_and_leave_look_alikes(text: str, flagged: bool) -> None:
-    assert crisis.sounds_like_crisis(text) is flagged, crisis.hits(text)
+    assert crisis.rules_hit(text) is flagged, crisis.hits(text)
 
 
 @pytest.mark.parametrize(
@@ -376,6 +376,16 @@ def test_the_model_reads_as_scikit_learn_wrote_it() -> None:
 def test_the_model_flags_danger_no_rule_describes(text: str) -> None:
     assert not crisis.rules_hit(text)
     assert crisis.sounds_like_crisis(text)
+
+
+@pytest.mark.parametrize("text", ["he says", "p5 says 5", "note to self", "thought number 12"])
+def test_the_model_alone_does_not_judge_a_fragment(text: str) -> None:
+    """In a fragment one word decides everything ("says" is common in "he says he'll
+    ..."), so the model alone needs five words; short danger is for the rules."""
+    model = crisis.model_for("en")
+    assert model is not None
+    assert crisis.word_count(text) < crisis.ALONE_MIN_WORDS
+    assert not crisis.sounds_like_crisis(text)
 
 
 def test_a_rule_hit_the_model_finds_unlikely_is_not_flagged() -> None:

@@ -1,11 +1,13 @@
-"""What people type for times, days, themes and zones is understood, or answered helpfully."""
+"""What people type for times, days and themes is understood, or answered helpfully.
+
+Time zones have their own tests, in test_zones.py."""
 
 from datetime import time
 
 import pytest
 
 from bot.core.catalog import Theme
-from bot.core.parsing import InputError, parse_days, parse_themes, parse_time, parse_zone
+from bot.core.parsing import InputError, parse_days, parse_themes, parse_time
 
 
 @pytest.mark.parametrize(
@@ -62,28 +64,3 @@ def test_themes_by_name_alias_and_group() -> None:
     assert parse_themes("self reflection") == (Theme.SELF_REFLECTION,)
     with pytest.raises(InputError, match="isn't a theme"):
         parse_themes("romance")
-
-
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("Europe/Berlin", "Europe/Berlin"),
-        ("europe/berlin", "Europe/Berlin"),
-        ("UTC", "UTC"),
-        ("Berlin", "Europe/Berlin"),
-        ("new york", "America/New_York"),
-        ("Kathmandu", "Asia/Kathmandu"),
-        ("lord howe", "Australia/Lord_Howe"),
-    ],
-)
-def test_zones_by_name_or_city(typed: str, expected: str) -> None:
-    assert parse_zone(typed) == expected
-
-
-def test_unknown_zone_gets_close_suggestions() -> None:
-    with pytest.raises(InputError) as error:
-        parse_zone("Europe/Berln")
-    assert "Did you mean Europe/Berlin" in str(error.value)
-    with pytest.raises(InputError) as error:
-        parse_zone("Kathmandoo")
-    assert "Asia/Kathmandu" in str(error.value)

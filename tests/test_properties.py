@@ -46,24 +46,23 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 from sqlalchemy import create_engine, select
 
 from bot.core.cleaning import clean_text
+from bot.core.commands import COMMANDS
 from bot.core.context import MAX_REPLY_CHARS
 from bot.core.conversation import SETTING_QUESTIONS, Conversation, Question
 from bot.core.crypto import owner_tag
 from bot.core.messages import Message, PracticeCard, Text
 from bot.core.parsing import (
-    ZONE_REGIONS,
     InputError,
     days_to_mask,
     format_time,
     parse_days,
     parse_themes,
     parse_time,
-    parse_zone,
 )
 from bot.core.questions import CONSENT_WORDS, looks_like_an_answer
 from bot.core.replies import CALLBACK_BYTES, NO, YES, is_acknowledgement
 from bot.core.service import split_command
-from bot.core.texts import COMMANDS
+from bot.core.zones import ZONE_REGIONS, parse_zone
 from db.models import Person, Reply
 from tests.harness import PLATFORM, Harness
 

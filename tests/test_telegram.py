@@ -15,7 +15,6 @@ from bot.core.catalog import Catalog
 from bot.core.clock import ManualClock
 from bot.core.crypto import ReplyCipher
 from bot.core.ports import Switchboard
-from bot.core.texts import COMMANDS
 from bot.settings import Settings
 from db.models import Person
 from tests.fake_telegram import TOKEN, FakeTelegram
@@ -47,19 +46,6 @@ STICKER = {
 async def world(tmp_path: Path, catalog: Catalog, cipher: ReplyCipher) -> AsyncIterator[World]:
     async with running_world(tmp_path, catalog, cipher) as running:
         yield running
-
-
-async def test_commands_are_registered_for_private_chats_and_groups(world: World) -> None:
-    scopes = {
-        c.params["scope"]: c.params["commands"]
-        for c in world.fake.calls
-        if c.method == "setMyCommands"
-    }
-    private = next(v for k, v in scopes.items() if "all_private_chats" in k)
-    group = next(v for k, v in scopes.items() if "all_group_chats" in k)
-    for name in (spec.name for spec in COMMANDS):
-        assert f'"command": "{name}"' in private or f'"command":"{name}"' in private
-    assert "workshop" in group and "journal" not in group
 
 
 async def test_onboarding_by_buttons(world: World) -> None:

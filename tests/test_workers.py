@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.core.clock import ManualClock
 from bot.core.context import Context
@@ -67,6 +68,35 @@ def test_on_postgresql_one_process_sends_and_a_standby_takes_over() -> None:
         await first.resign()  # the leader stops (or dies: its connection closes)
         await asyncio.wait_for(standby, 2)
         await second.resign()
+
+    asyncio.run(elect())
+    database.dispose()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="advisory locks are PostgreSQL's"
+)
+def test_on_postgresql_a_sender_whose_connection_is_killed_steps_down_and_a_standby_leads() -> None:
+    """The database drops the leader's connection (a restart, a failover, an operator's
+    pg_terminate_backend): the leader must notice, step down without an error, and a
+    standby must take over; never two senders, never none."""
+    database = Database(os.environ["TEST_DATABASE_URL"])
+
+    async def elect() -> None:
+        first, second = AdvisoryLock(database, 0.05), AdvisoryLock(database, 0.05)
+        await asyncio.wait_for(first.elected(), 2)
+        assert first._connection is not None
+        pid = first._connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        first._connection.commit()
+        standby = asyncio.create_task(second.elected())
+        with database.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            other.commit()
+        await asyncio.wait_for(first.lost(), 2)  # returns: no PendingRollbackError
+        await asyncio.wait_for(standby, 2)
+        await second.resign()
+        await asyncio.wait_for(first.elected(), 2)  # and the first can lead again later
+        await first.resign()
 
     asyncio.run(elect())
     database.dispose()

@@ -8,7 +8,7 @@ from bot.core.messages import PracticeCard
 from tests.harness import Harness
 
 GROUP = "-100777"
-SECRET = "my private workshop thought about home"
+SECRET = "i noticed i go quiet when the room gets loud"
 
 
 def utc(*args: int) -> datetime:

@@ -30,6 +30,15 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Coordinates:
+    """Where a person said they are, for looking up their time zone. It is used once and
+    never kept, and left out of every representation a log could print."""
+
+    latitude: float = field(repr=False)
+    longitude: float = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One thing a person did: typed a line or pressed a button (whose action is a line).
 
@@ -52,3 +61,5 @@ class Incoming:
     # The group chat the platform confirmed the author is a member of, when the line
     # replies to a workshop post there (`Core.handle` asks before the transaction).
     member_of: str | None = None
+    # A location the person shared (Telegram), with empty `text`: it sets their time zone.
+    location: Coordinates | None = None

@@ -12,6 +12,7 @@ Everything else a person writes is kept: as a reply to the practice in focus, or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -47,6 +48,16 @@ class FocusKind(StrEnum):
     POST = "post"  # a workshop's practice (`workshop_posts` row)
 
 
+class Option(BaseModel):
+    """A choice offered with a question: its button's label, which a person may type
+    instead, and the value it stands for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str
+    value: str
+
+
 class Conversation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -55,6 +66,9 @@ class Conversation(BaseModel):
     asked_at: datetime | None = None
     # An onboarding step set aside to answer another setting first; asked again after it.
     resume: Question | None = None
+    # The choices the open question offered, when it offered some ("Portland, Oregon or
+    # Portland, Maine?"): part of the question, so they go when it is answered or replaced.
+    options: tuple[Option, ...] | None = None
     focus: FocusKind | None = None
     focus_id: int | None = None
     focus_at: datetime | None = None
@@ -75,15 +89,22 @@ def ask(
     *,
     about: int | None = None,
     resume: Question | None = None,
+    options: Sequence[Option] = (),
 ) -> None:
     """Ask one question; it replaces whatever question was open before."""
-    update = {"question": question, "about": about, "asked_at": now, "resume": resume}
+    update = {
+        "question": question,
+        "about": about,
+        "asked_at": now,
+        "resume": resume,
+        "options": tuple(options) or None,
+    }
     _save(person, of(person).model_copy(update=update))
 
 
 def settle(person: Person) -> None:
     """The open question is answered, or no longer applies."""
-    update = {"question": None, "about": None, "asked_at": None, "resume": None}
+    update = {"question": None, "about": None, "asked_at": None, "resume": None, "options": None}
     _save(person, of(person).model_copy(update=update))
 
 

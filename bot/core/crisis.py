@@ -30,8 +30,8 @@ people talk about danger can improve them without reading Python, and
    with nothing saying it still happens, is not flagged (see `resolved` in the file);
 5. what is left are the hits;
 6. the trained model beside the rules (`content/crisis/<language>-model.json`, see
-   `bot.core.crisis_model`) has the last word: it flags on its own when confident, and
-   a rule's hit counts when the model finds it likely enough.
+   `bot.core.crisis_model`) has the last word: it flags a reply of five words or more on
+   its own when confident, and a rule's hit counts when the model finds it likely enough.
 
 A broken file raises `CatalogError` with one readable sentence per problem, as a broken
 practice file does: a detector that silently matched nothing would be worse than a bot
@@ -54,7 +54,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.core.catalog import CatalogError, default_content_dir
-from bot.core.crisis_model import Model, load_model, model_file
+from bot.core.crisis_model import ALONE_MIN_WORDS, Model, load_model, model_file, word_count
 
 DEFAULT_LANGUAGE = "en"
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
@@ -659,6 +659,6 @@ def sounds_like_crisis(text: str, language: str = DEFAULT_LANGUAGE) -> bool:
     if model is None:
         return rules_hit(text, language)
     probability = model.probability(text)
-    if probability >= model.threshold:
+    if probability >= model.threshold and word_count(text) >= ALONE_MIN_WORDS:
         return True
     return probability >= model.threshold_with_rule and rules_hit(text, language)

@@ -6,9 +6,10 @@ written by people who never saw the rules, they caught about 57 in 100. A model 
 on thousands of labelled replies from many different writers generalises to phrasings
 nobody wrote a rule for ("he gives me slaps", "i have to ask before i see my sister").
 The two are combined as they work best on writers neither has seen: the bot flags a
-reply when the model is confident on its own, or when a rule finds danger and the model
-does not find it unlikely (a rule's "she beats me" is trusted unless the words around
-it look like "at chess"). `bench/crisis_train.py` picks both thresholds.
+reply of five words or more when the model is confident on its own, or any reply when a
+rule finds danger and the model does not find it unlikely (a rule's "she beats me" is
+trusted unless the words around it look like "at chess"). `bench/crisis_train.py` picks
+both thresholds.
 
 The model is data, not code: `content/crisis/<language>-model.json`, written by
 `bench/crisis_train.py` with scikit-learn (a TF-IDF of word 1-2-grams and of letter
@@ -34,6 +35,11 @@ from typing import Any
 from bot.core.catalog import CatalogError
 
 FORMAT = 1
+# The model alone is trusted only on replies of at least this many words: on a fragment
+# ("he says", "note to self") one word decides everything, and ordinary fragments are
+# common. Shorter danger ("he hits me") is for the rules, which the model then confirms.
+ALONE_MIN_WORDS = 5
+_WORD = re.compile(r"\w+")
 # scikit-learn's default token pattern: words of two or more letters or digits.
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _SPACES = re.compile(r"\s\s+")
@@ -90,6 +96,10 @@ class Model:
         low = text.lower()
         z = self.intercept + sum(block.score(low) for block in self.blocks)
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
 
 
 def model_file(language: str, folder: Path) -> Path:

@@ -23,9 +23,23 @@ Keyboard = tuple[tuple[Button, ...], ...]
 
 
 @dataclass(frozen=True)
+class LocationRequest:
+    """An offer to share one's location in one tap, shown after a message where the
+    platform has such a button (Telegram's request_location); `note` is the line it sits
+    under. Other platforms leave it out, and the person types a place instead."""
+
+    label: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Text:
     body: str
     buttons: Keyboard = ()
+    location_request: LocationRequest | None = None
+    # The question a location was requested for is answered: a platform that still shows
+    # the request takes it away.
+    location_request_done: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from bot.core.couples import recipient_of
 from bot.core.deliveries import card_for
 from bot.core.messages import Message, Recipient
 from bot.core.people import reschedule, today_for
-from bot.core.schedule import local_date
+from bot.core.schedule import local_date, local_instant
 from db.models import Delivery, Notice, Outbox, Person, Workshop, WorkshopPost
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class Send:
     `kind` says which outbox it came from: "delivery" (a person's daily practice), "post"
     (a workshop's practice in a group chat) or "notice" (a message caused by someone else).
     `key` is the same on every attempt at this row (Discord's nonce is made from it).
+    `attempt` counts this row's attempts, this one included; `doubtful` how many earlier
+    ones ended with an unknown outcome. `due_at` is when a practice was due (for how late
+    it arrived, `bot.metrics`); None for a notice.
     """
 
     kind: str
@@ -66,6 +69,14 @@ class Send:
     message: Message
     first_part: int = 0
     key: str = ""
+    attempt: int = 1
+    doubtful: int = 0
+    due_at: datetime | None = None
+
+    @property
+    def last_chance(self) -> bool:
+        """Whether an unknown outcome now leaves the row `uncertain`, never sent again."""
+        return self.doubtful + 1 >= MAX_DOUBTFUL
 
 
 # Each outbox by kind, with who its rows go to (a person, or a workshop's chat) and the
@@ -157,7 +168,35 @@ def _send_for(ctx: Context, row: Outbox, who: Person | Workshop) -> Send:
     else:
         assert isinstance(row, Notice) and isinstance(who, Person)
         message, to = notices.message_of(ctx, row), recipient_of(who)
-    return Send(kind, row.id, to, message, first_part=row.parts_sent, key=key)
+    return Send(
+        kind,
+        row.id,
+        to,
+        message,
+        first_part=row.parts_sent,
+        key=key,
+        attempt=row.attempts,
+        doubtful=row.doubtful,
+        due_at=_due_at(row, who),
+    )
+
+
+def _due_at(row: Outbox, who: Person | Workshop) -> datetime | None:
+    """When a practice was due: the recipient's chosen local time on its day (or when it
+    was planned, if that was earlier: the time was changed since), or the end of a snooze.
+    None for a notice, which is due when it is caused."""
+    if isinstance(row, Delivery):
+        if row.sent_at is not None:  # snoozed: due when the snooze ends
+            return row.due_at
+        chosen = local_instant(row.practice_date, time.fromisoformat(who.local_time), _zone(who))
+        return min(chosen, row.created_at)
+    if isinstance(row, WorkshopPost):
+        return local_instant(row.practice_date, time.fromisoformat(who.local_time), _zone(who))
+    return None
+
+
+def _zone(who: Person | Workshop) -> ZoneInfo:
+    return ZoneInfo(who.timezone)
 
 
 def take_over_orphans(session: Session, ctx: Context, platforms: Sequence[str]) -> int:
@@ -308,6 +347,27 @@ def due(session: Session, platforms: Sequence[str], now: datetime) -> tuple[bool
     the number of people."""
     plan_at, send_at = earliest(session, platforms)
     return plan_at is not None and plan_at <= now, send_at is not None and send_at <= now
+
+
+def depth(session: Session, platforms: Sequence[str], now: datetime) -> dict[str, int]:
+    """Rows due by now and not sent yet (pending, or in flight), per platform: the backlog
+    an operator watches (`bot.metrics`). Snoozed and retried rows count once they are due."""
+    counts = dict.fromkeys(platforms, 0)
+    for model, owner, owner_id in _SOURCES.values():
+        rows = session.execute(
+            select(owner.platform, func.count())
+            .select_from(model)
+            .join(owner, owner.id == owner_id)
+            .where(
+                model.status.in_(("pending", "sending")),
+                model.due_at <= now,
+                owner.platform.in_(platforms),
+            )
+            .group_by(owner.platform)
+        )
+        for platform, count in rows:
+            counts[platform] += count
+    return counts
 
 
 def next_wakeup(session: Session, platforms: Sequence[str]) -> datetime | None:

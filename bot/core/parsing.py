@@ -1,17 +1,14 @@
 """Turning what people type into settings, with a helpful sentence for every miss.
 
-People write times and places in many ways ("7pm", "19:00", "berlin"); each parser accepts
+People write times and days in many ways ("7pm", "19:00", "mon-fri"); each parser accepts
 the common forms and, when it cannot, raises `InputError` whose message tells the person
-exactly what to type instead.
+exactly what to type instead. Time zones have a module of their own, `zones`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import zoneinfo
 from datetime import time
-from functools import cache
 
 from bot.core.catalog import CORE_THEMES, Theme
 
@@ -156,134 +153,3 @@ def parse_themes(text: str) -> tuple[Theme, ...]:
     if not chosen:
         raise InputError("Name at least one theme, for example playfulness,individuality.")
     return tuple(t for t in Theme if t in chosen)
-
-
-@cache
-def _zone_names() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones()))
-
-
-@cache
-def _zones_by_city() -> dict[str, list[str]]:
-    by_city: dict[str, list[str]] = {}
-    for name in _zone_names():
-        if "/" in name and not name.startswith(("Etc/", "SystemV/")):
-            city = name.rsplit("/", 1)[1].lower().replace("_", " ")
-            by_city.setdefault(city, []).append(name)
-    return by_city
-
-
-def parse_zone(text: str) -> str:
-    """Accept an IANA name in any letter case, UTC, or a city name when it is unambiguous."""
-    cleaned = text.strip()
-    if not cleaned:
-        raise InputError("Tell me a time zone, for example Europe/Berlin, UTC or a city name.")
-    folded = cleaned.lower().replace(" ", "_")
-    if folded in {"utc", "gmt", "z"}:
-        return "UTC"
-    for name in _zone_names():
-        if name.lower() == folded:
-            return name
-    city = cleaned.lower().replace("_", " ")
-    candidates = _zones_by_city().get(city, [])
-    canonical = [c for c in candidates if c.split("/")[0] not in {"US", "Canada", "Brazil"}]
-    options = canonical or candidates
-    if len(options) == 1:
-        return options[0]
-    if len(options) > 1:
-        raise InputError(f"“{cleaned}” could be {', '.join(options)}. Type the one you mean.")
-    suggestions = suggest_zones(cleaned)
-    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
-    raise InputError(
-        f"I don't know the time zone “{cleaned}”.{hint} You can type a city "
-        "(Berlin), a full name (America/New_York) or UTC."
-    )
-
-
-def suggest_zones(text: str, limit: int = 3) -> list[str]:
-    """Close IANA names for a misspelt zone or city, best first."""
-    folded = text.strip().lower().replace(" ", "_")
-    by_lower = {name.lower(): name for name in _zone_names()}
-    found = [by_lower[m] for m in difflib.get_close_matches(folded, by_lower, limit, 0.6)]
-    city_matches = difflib.get_close_matches(
-        text.strip().lower().replace("_", " "), _zones_by_city(), limit, 0.7
-    )
-    for city in city_matches:
-        for name in _zones_by_city()[city]:
-            if name not in found:
-                found.append(name)
-    return found[:limit]
-
-
-def zone_choices(typed: str, limit: int = 25) -> list[str]:
-    """IANA names containing what was typed, best first: for autocomplete menus."""
-    wanted = typed.strip().lower().replace(" ", "_")
-    if not wanted:
-        return [zone for region in ZONE_REGIONS.values() for zone in region][:limit]
-    starts = [n for n in _zone_names() if n.lower().split("/")[-1].startswith(wanted)]
-    contains = [n for n in _zone_names() if wanted in n.lower() and n not in starts]
-    return (starts + contains)[:limit]
-
-
-ZONE_REGIONS: dict[str, tuple[str, ...]] = {
-    "Europe": (
-        "Europe/London",
-        "Europe/Dublin",
-        "Europe/Lisbon",
-        "Europe/Paris",
-        "Europe/Berlin",
-        "Europe/Madrid",
-        "Europe/Rome",
-        "Europe/Warsaw",
-        "Europe/Athens",
-        "Europe/Kyiv",
-        "Europe/Istanbul",
-        "Europe/Moscow",
-    ),
-    "Americas": (
-        "America/New_York",
-        "America/Chicago",
-        "America/Denver",
-        "America/Los_Angeles",
-        "America/Anchorage",
-        "Pacific/Honolulu",
-        "America/Toronto",
-        "America/Mexico_City",
-        "America/Bogota",
-        "America/Lima",
-        "America/Sao_Paulo",
-        "America/Argentina/Buenos_Aires",
-    ),
-    "Asia": (
-        "Asia/Dubai",
-        "Asia/Karachi",
-        "Asia/Kolkata",
-        "Asia/Kathmandu",
-        "Asia/Dhaka",
-        "Asia/Bangkok",
-        "Asia/Jakarta",
-        "Asia/Singapore",
-        "Asia/Shanghai",
-        "Asia/Manila",
-        "Asia/Seoul",
-        "Asia/Tokyo",
-    ),
-    "Africa": (
-        "Africa/Casablanca",
-        "Africa/Lagos",
-        "Africa/Cairo",
-        "Africa/Johannesburg",
-        "Africa/Nairobi",
-        "Africa/Accra",
-    ),
-    "Oceania": (
-        "Australia/Perth",
-        "Australia/Adelaide",
-        "Australia/Brisbane",
-        "Australia/Sydney",
-        "Australia/Melbourne",
-        "Australia/Lord_Howe",
-        "Pacific/Auckland",
-        "Pacific/Fiji",
-    ),
-}

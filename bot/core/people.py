@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import conversation
+from bot.core import conversation, zones
 from bot.core.catalog import CORE_THEMES, Theme
-from bot.core.context import Context, Incoming
-from bot.core.conversation import ONBOARDING, Question
-from bot.core.messages import Button, Keyboard, Outcome
+from bot.core.context import Context, Coordinates, Incoming
+from bot.core.conversation import ONBOARDING, Option, Question
+from bot.core.messages import Button, Keyboard, LocationRequest, Outcome, Text
 from bot.core.parsing import (
     ALL_DAYS,
-    ZONE_REGIONS,
     InputError,
     days_to_mask,
     format_days,
@@ -30,9 +29,10 @@ from bot.core.parsing import (
     parse_days,
     parse_themes,
     parse_time,
-    parse_zone,
 )
 from bot.core.schedule import local_date, local_instant, next_occurrence
+from bot.core.texts import SHARE_LOCATION, SHARE_LOCATION_NOTE
+from bot.core.zones import ZONE_REGIONS
 from db.models import Person
 from db.session import insert_unless_present
 
@@ -165,14 +165,17 @@ def time_prompt() -> tuple[str, Keyboard]:
     )
 
 
+LOCATION_REQUEST = LocationRequest(SHARE_LOCATION, SHARE_LOCATION_NOTE)
+
+
 def zone_prompt(region: str | None = None) -> tuple[str, Keyboard]:
     if region is None:
         regions: Keyboard = tuple(
             (Button(name, f"/settings zone {name}"),) for name in ZONE_REGIONS
         )
         return (
-            "Which time zone are you in? Pick a region, or type a city (Berlin) or a full "
-            "name (America/New_York).",
+            "Which time zone are you in? Pick a region, or type your city (Berlin), a zone "
+            "name (America/New_York) or an offset (UTC+2).",
             (*regions, (Button("UTC", "/settings zone UTC"),)),
         )
     zones = ZONE_REGIONS[region]
@@ -181,6 +184,18 @@ def zone_prompt(region: str | None = None) -> tuple[str, Keyboard]:
         for pair in (zones[i : i + 3] for i in range(0, len(zones), 3))
     )
     return (f"{region}: pick a city in your time zone, or type another one.", cities)
+
+
+def zone_choice_prompt(options: tuple[Option, ...]) -> tuple[str, Keyboard]:
+    """The choices a zone question offered, asked again."""
+    return (
+        "Which of these is your time zone? Tap one, or type your city, a zone name or an offset.",
+        _option_buttons(options),
+    )
+
+
+def _option_buttons(options: tuple[Option, ...]) -> Keyboard:
+    return tuple((Button(o.label, f"/settings zone {o.value}".rstrip()),) for o in options)
 
 
 def days_prompt() -> tuple[str, Keyboard]:
@@ -226,6 +241,9 @@ def setting_prompt(person: Person, question: Question) -> tuple[str, Keyboard]:
     if question is Question.TIME:
         return time_prompt()
     if question is Question.ZONE:
+        state = conversation.of(person)
+        if state.question is Question.ZONE and state.options:
+            return zone_choice_prompt(state.options)
         return zone_prompt()
     if question is Question.DAYS:
         return days_prompt()
@@ -237,7 +255,10 @@ def ask_next(person: Person, ctx: Context, question: Question, outcome: Outcome)
     conversation.ask(person, question, ctx.clock.now())
     if question is Question.CONSENT:
         return outcome.say("Tap “I agree” to begin, or read /safety first.", CONSENT_BUTTONS)
-    return outcome.say(*setting_prompt(person, question))
+    body, keys = setting_prompt(person, question)
+    asks_zone = question is Question.ZONE
+    outcome.replies.append(Text(body, keys, LOCATION_REQUEST if asks_zone else None))
+    return outcome
 
 
 def advance_onboarding(
@@ -291,6 +312,8 @@ def finish_onboarding(person: Person, ctx: Context, outcome: Outcome) -> None:
 def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outcome:
     """Change one setting from typed words or a button; say what changed and what is next."""
     outcome = Outcome()
+    if field == "zone":
+        return _set_zone(person, ctx, value, outcome)
     if field in {q.value for q in conversation.SETTING_QUESTIONS} and not value:
         return _ask_setting(
             person, ctx, Question(field), outcome, *setting_prompt(person, Question(field))
@@ -298,13 +321,6 @@ def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outco
     if field == "time":
         person.local_time = format_time(parse_time(value))
         confirmation = f"Time set to {person.local_time}."
-    elif field == "zone":
-        region = next((r for r in ZONE_REGIONS if r.lower() == value.strip().lower()), None)
-        if region is not None:
-            return _ask_setting(person, ctx, Question.ZONE, outcome, *zone_prompt(region))
-        person.timezone = parse_zone(value)
-        local_now = ctx.clock.now().astimezone(zone_of(person))
-        confirmation = f"Time zone set to {person.timezone} (it is {local_now:%H:%M} there now)."
     elif field == "days":
         person.weekdays = days_to_mask(parse_days(value))
         confirmation = f"Days set to {format_days(mask_to_days(person.weekdays))}."
@@ -322,24 +338,141 @@ def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outco
             return outcome.say(confirmation + "\n\n" + body, keyboard)
     else:
         raise InputError(f"“{field}” isn't a setting. Use /settings time, zone, days or themes.")
+    return _changed(person, ctx, Question(field), confirmation, outcome)
+
+
+def _changed(
+    person: Person, ctx: Context, question: Question, confirmation: str, outcome: Outcome
+) -> Outcome:
+    """A setting changed: its confirmation, the next due instant, and onboarding moves on.
+    A zone answers any request for a location still on screen."""
     reschedule(person, ctx.clock.now())
-    question = Question(field)
+    zone = question is Question.ZONE
     if conversation.onboarding_question(person) is not None:
-        outcome.say(confirmation)
+        outcome.replies.append(Text(confirmation, location_request_done=zone))
         return advance_onboarding(person, ctx, question, outcome)
     if conversation.of(person).question is question:
         conversation.settle(person)
-    return outcome.say(confirmation + " " + describe_next(person))
+    body = confirmation + " " + describe_next(person)
+    outcome.replies.append(Text(body, location_request_done=zone))
+    return outcome
 
 
 def _ask_setting(
-    person: Person, ctx: Context, question: Question, outcome: Outcome, body: str, keys: Keyboard
+    person: Person,
+    ctx: Context,
+    question: Question,
+    outcome: Outcome,
+    body: str,
+    keys: Keyboard,
+    *,
+    options: tuple[Option, ...] = (),
+    location: LocationRequest | None = None,
 ) -> Outcome:
     """Ask about one setting; an onboarding step it interrupts is asked again after it."""
     step = conversation.onboarding_question(person)
     resume = step if step is not None and step is not question else None
-    conversation.ask(person, question, ctx.clock.now(), resume=resume)
-    return outcome.say(body, keys)
+    conversation.ask(person, question, ctx.clock.now(), resume=resume, options=options)
+    outcome.replies.append(Text(body, keys, location))
+    return outcome
+
+
+# --- the time zone ------------------------------------------------------------------------
+
+_YES = frozenset({"yes", "y", "yep", "yeah", "ok", "okay", "sure", "right", "correct"})
+_NO = frozenset({"no", "n", "nope", "neither", "none", "other", "another", "something else"})
+
+
+def _set_zone(person: Person, ctx: Context, value: str, outcome: Outcome) -> Outcome:
+    """A zone typed, tapped or picked from the choices the zone question offered; a text
+    with several meanings asks which (one open question, its choices part of it)."""
+    if not value:
+        return _ask_setting(
+            person, ctx, Question.ZONE, outcome, *zone_prompt(), location=LOCATION_REQUEST
+        )
+    region = next((r for r in ZONE_REGIONS if r.lower() == value.strip().lower()), None)
+    if region is not None:
+        return _ask_setting(person, ctx, Question.ZONE, outcome, *zone_prompt(region))
+    state = conversation.of(person)
+    options = state.options if state.question is Question.ZONE else None
+    said = zones.fold(value).strip(" ,.!?")
+    picked = _picked(options, said)
+    if picked is None and options and said in _YES | _NO:
+        raise InputError("Which one? Tap it, or type your city, a zone name or an offset.")
+    if picked is not None and not picked.zone:
+        outcome.say("All right.")
+        return _set_zone(person, ctx, "", outcome)
+    reading = (
+        zones.Found(picked.zone, place=picked.label.removeprefix("Yes, "))
+        if picked is not None
+        else zones.read_zone(value, ctx.clock.now())
+    )
+    if isinstance(reading, zones.Ask):
+        offered = tuple(Option(label=c.label, value=c.zone) for c in reading.choices)
+        return _ask_setting(
+            person,
+            ctx,
+            Question.ZONE,
+            outcome,
+            reading.question,
+            _option_buttons(offered),
+            options=offered,
+        )
+    person.timezone = reading.zone
+    local_now = ctx.clock.now().astimezone(zone_of(person))
+    place = f", for {reading.place}" if reading.place else ""
+    confirmation = f"Time zone set to {person.timezone}{place} (it is {local_now:%H:%M} there now)."
+    if reading.other:
+        confirmation += f" If you meant {reading.other}, type /settings zone {reading.other}."
+    return _changed(person, ctx, Question.ZONE, confirmation, outcome)
+
+
+def _picked(options: tuple[Option, ...] | None, said: str) -> zones.Choice | None:
+    """The offered choice that `said` (folded) names, if it names one: its number, yes to a
+    confirmation, no (the choice without a zone), or words of its label ("Maine")."""
+    if not options:
+        return None
+    choices = [zones.Choice(o.label, o.value) for o in options]
+    if said.isdigit() and 1 <= int(said) <= len(choices):
+        return choices[int(said) - 1]
+    if said in _YES and choices[0].label.startswith("Yes, "):
+        return choices[0]
+    if said in _NO and not choices[-1].zone:
+        return choices[-1]
+    named = [c for c in choices if said in _names_in(c.label)]
+    return named[0] if len({c.zone for c in named}) == 1 else None
+
+
+def _names_in(label: str) -> set[str]:
+    """What a person may type for a choice: "Portland, Maine" → portland maine, maine…"""
+    folded = zones.fold(label)
+    parts = [part.strip() for part in folded.replace("(", ",").replace(")", ",").split(",")]
+    names = {folded, folded.replace(",", "")}
+    names.update(part for part in parts if part)
+    names.update(part.removesuffix(" time") for part in parts if part.endswith(" time"))
+    return names
+
+
+def zone_from_location(person: Person | None, ctx: Context, where: Coordinates) -> Outcome:
+    """A shared location sets the zone it is in; the location is used here and dropped."""
+    if person is None:
+        return Outcome().say(
+            "Hello! I'm Wholehearted. Type /start to begin. (I haven't kept the location you "
+            "shared.)",
+            ((Button("Start", "/start"),),),
+        )
+    zone = zones.zone_at(where.latitude, where.longitude)
+    if zone is None:
+        raise InputError(
+            "I couldn't find a time zone at the location you shared (it may be out at sea), "
+            "and I haven't kept it: type your city instead, for example /settings zone Berlin."
+        )
+    person.timezone = zone
+    confirmation = (
+        f"Your time zone is now {zone}, from the location you shared. The location itself "
+        "was not kept."
+    )
+    return _changed(person, ctx, Question.ZONE, confirmation, Outcome())
 
 
 def _themes_from(person: Person, value: str) -> tuple[Theme, ...]:

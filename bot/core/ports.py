@@ -86,6 +86,59 @@ class Messenger(Protocol):
         ...
 
 
+class Telemetry(Protocol):
+    """What the sending side reports for whoever watches the bot (`bot.metrics`, for
+    Prometheus), so the core counts without importing a metrics library. Every report
+    names a platform and at most an outcome, never a person or a chat."""
+
+    def sent(self, platform: str, *, late_by: float | None) -> None:
+        """A message reached the platform; `late_by` is how many seconds after its due
+        time a practice arrived (None for a notice)."""
+        ...
+
+    def failed(self, platform: str, outcome: str) -> None:
+        """A send failed; `outcome` is what the failure proves (`outbox.Failure`)."""
+        ...
+
+    def retried(self, platform: str) -> None:
+        """A send of a row that had been tried before is starting."""
+        ...
+
+    def gave_up(self, platform: str) -> None:
+        """A row's outcome was unknown twice: it is never sent again (uncertain)."""
+        ...
+
+    def ticked(self, seconds: float) -> None:
+        """The planner ran, taking `seconds`."""
+        ...
+
+    def sending(self, active: bool) -> None:
+        """This process started (True) or stopped (False) being the one that sends."""
+        ...
+
+
+class NoTelemetry:
+    """Nobody is watching: the terminal, the tests, a bot without METRICS_PORT."""
+
+    def sent(self, platform: str, *, late_by: float | None) -> None:
+        pass
+
+    def failed(self, platform: str, outcome: str) -> None:
+        pass
+
+    def retried(self, platform: str) -> None:
+        pass
+
+    def gave_up(self, platform: str) -> None:
+        pass
+
+    def ticked(self, seconds: float) -> None:
+        pass
+
+    def sending(self, active: bool) -> None:
+        pass
+
+
 class Switchboard:
     """Routes messages to the messenger of each recipient's platform, and lets adapters
     ask for the outbox to be sent when an event queued something for other people."""

@@ -20,10 +20,12 @@ from bot.core.ports import (
     Attempt,
     Messenger,
     NotDelivered,
+    NoTelemetry,
     OutcomeUnknown,
     RecipientGone,
     Rejected,
     SendError,
+    Telemetry,
 )
 from bot.core.service import Core
 
@@ -167,9 +169,12 @@ def concurrency_for(rate: float) -> int:
 class PlatformSender:
     """Sends one platform's outbox rows, one leased row per request."""
 
-    def __init__(self, core: Core, messenger: Messenger) -> None:
+    def __init__(
+        self, core: Core, messenger: Messenger, telemetry: Telemetry | None = None
+    ) -> None:
         self.core = core
         self.messenger = messenger
+        self.telemetry = telemetry or NoTelemetry()
         self.platform = messenger.platform
         self.pacer = Pacer(messenger.rate_per_second * PACE)
         self.breaker = Breaker(messenger.probe)
@@ -290,6 +295,8 @@ class PlatformSender:
         async def part_sent(index: int) -> None:
             await asyncio.shield(asyncio.to_thread(self.core.record_part_sync, item, index + 1))
 
+        if item.attempt > 1:
+            self.telemetry.retried(self.platform)
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
                 message_id = await self.messenger.send(
@@ -300,18 +307,33 @@ class PlatformSender:
             # arrived, and the platform is not answering.
             self.failed += 1
             self.breaker.failure()
+            self._report(item, Failure.UNKNOWN)
             await asyncio.to_thread(self._record, item, Failure.UNKNOWN, None)
             return
         except asyncio.CancelledError:
             # A drain ran out of time mid-request: it may have arrived.
+            self._report(item, Failure.UNKNOWN)
             await asyncio.shield(asyncio.to_thread(self._record, item, Failure.UNKNOWN, None))
             raise
         except SendError as error:
-            await asyncio.to_thread(self._record, item, *self._judge(error))
+            failure, retry_after = self._judge(error)
+            self._report(item, failure)
+            await asyncio.to_thread(self._record, item, failure, retry_after)
             return
         self.breaker.success()
         self.sent += 1
+        self.telemetry.sent(self.platform, late_by=self._late_by(item))
         await asyncio.shield(asyncio.to_thread(self.core.record_sent_sync, item, message_id))
+
+    def _late_by(self, item: Send) -> float | None:
+        if item.due_at is None:
+            return None
+        return max(0.0, (self.core.ctx.clock.now() - item.due_at).total_seconds())
+
+    def _report(self, item: Send, failure: Failure) -> None:
+        self.telemetry.failed(self.platform, failure.name.lower())
+        if failure is Failure.UNKNOWN and item.last_chance:
+            self.telemetry.gave_up(self.platform)
 
     def _judge(self, error: SendError) -> tuple[Failure, float | None]:
         """What the failure proves, and what it tells the pacer and the breaker."""

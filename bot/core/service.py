@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import difflib
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -16,74 +15,53 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.core import (
+    commands,
     conversation,
-    couples,
     deliveries,
     outbox,
     people,
-    privacy,
     questions,
     replies,
     workshops,
+    zones,
 )
 from bot.core.cleaning import INPUT_LIMIT, clean_incoming
+from bot.core.command_help import elsewhere, style_for
+from bot.core.command_types import Call, Command, General, Personal, Trailing, Who
 from bot.core.context import Context, Incoming
 from bot.core.conversation import SETTING_QUESTIONS, Question
 from bot.core.messages import Button, Outcome, Text
 from bot.core.outbox import Failure, Send
 from bot.core.parsing import InputError
-from bot.core.texts import COMMANDS_BY_NAME, SAFETY, UNREACHABLE_NOTE, WELCOME, help_text
+from bot.core.texts import UNREACHABLE_NOTE, WELCOME
 from db.models import Person
 from db.session import Database
 
-Handler = Callable[[Session, Context, Person, str], Outcome]
-
-_HANDLERS: dict[str, Handler] = {
-    "today": lambda s, c, p, a: deliveries.today(s, c, p),
-    "settings": lambda s, c, p, a: _settings(c, p, a),
-    "pause": lambda s, c, p, a: people.pause(p, c, a),
-    "resume": lambda s, c, p, a: people.resume(p, c),
-    "stop": lambda s, c, p, a: people.stop(p, c),
-    "pair": lambda s, c, p, a: couples.make_invite(s, c, p),
-    "join": lambda s, c, p, a: couples.join(s, c, p, a),
-    "unpair": lambda s, c, p, a: couples.unpair(s, c, p),
-    "journal": replies.journal,
-    "share": replies.share,
-    "undo": replies.undo,
-    "delete": replies.delete_reply,
-    "export": lambda s, c, p, a: privacy.export(s, c, p),
-    "forget": privacy.handle_forget,
-    "skip": deliveries.skip,
-    "snooze": deliveries.snooze,
-    "more": lambda s, c, p, a: deliveries.steer(s, c, p, a, more=True),
-    "less": lambda s, c, p, a: deliveries.steer(s, c, p, a, more=False),
-}
 # People (or workshops) planned per transaction (about 0.1 s of work, so a claim or a
 # command never waits long for SQLite's write lock), and transactions per planning call.
 PLAN_BATCH = 25
 PLAN_BATCHES_PER_TICK = 1000
 _COMMAND = re.compile(r"/(\S*)\s*(.*)", re.DOTALL)
-# Commands that take no words, or only the practice a button names (`/skip #12`): what is
-# written after them is somebody's words, kept by the free-text rules once the command ran.
-_TAKES_NOTHING = frozenset({"today", "resume", "stop", "pair", "unpair", "export"})
-_TAKES_A_PRACTICE = frozenset({"skip", "snooze", "more", "less"})
 
 
-def _words_after(name: str, args: str) -> tuple[str, str]:
+def _words_after(command: Command, args: str) -> tuple[str, str]:
     """(what the command takes, the words after it that are somebody's to keep)."""
-    if name in _TAKES_NOTHING:
+    if command.trailing is Trailing.WORDS:
         return "", args
-    if name in _TAKES_A_PRACTICE:
+    if command.trailing is Trailing.PRACTICE_THEN_WORDS:
         token, rest = replies.split_reference(args)
         return (token, rest) if token.startswith("#") else ("", args)
     return args, ""
 
 
-def _settings(ctx: Context, person: Person, args: str) -> Outcome:
-    field, _, value = args.strip().partition(" ")
-    if not field:
-        return Outcome().say(people.settings_summary(person), people.SETTINGS_BUTTONS)
-    return people.apply_setting(person, ctx, field.lower(), value.strip())
+def _workshop_link(payload: str) -> str:
+    """`/start ws-7` is Telegram's deep link from a workshop post's Reply privately button."""
+    if replies.POST_REFERENCE.fullmatch(payload) is None:
+        raise InputError(
+            "That link doesn't lead to a workshop practice I know; it may have been "
+            "cut short. Tap “Reply privately” under the practice again."
+        )
+    return payload
 
 
 def split_command(text: str) -> tuple[str, str] | None:
@@ -99,12 +77,6 @@ def split_command(text: str) -> tuple[str, str] | None:
     return name, match.group(2).strip()
 
 
-def unknown_command(name: str) -> str:
-    close = difflib.get_close_matches(name, list(COMMANDS_BY_NAME), n=1)
-    hint = f" Did you mean /{close[0]}?" if close else ""
-    return f"I don't know /{name[:40]}.{hint} Type /help to see everything I understand."
-
-
 class Core:
     """The whole bot, minus any platform."""
 
@@ -115,6 +87,8 @@ class Core:
     # --- people talking -----------------------------------------------------------------
 
     async def handle(self, incoming: Incoming) -> Outcome:
+        if incoming.location is not None:  # slow the first time: not inside a transaction
+            await asyncio.to_thread(zones.load_location_lookup)
         return await asyncio.to_thread(self.handle_sync, await self._vouched(incoming))
 
     async def _vouched(self, incoming: Incoming) -> Incoming:
@@ -171,6 +145,8 @@ class Core:
     ) -> Outcome:
         if person is not None and incoming.display_name:
             person.display_name = incoming.display_name  # their name as it is now
+        if incoming.location is not None:
+            return people.zone_from_location(person, self.ctx, incoming.location)
         if command is None:
             if person is None:
                 return Outcome().say(
@@ -180,14 +156,17 @@ class Core:
                 )
             return self._free_text(session, person, incoming)
         name, args = command
-        if name == "help":
-            return self._help(args)
-        if name == "safety":
-            return Outcome().say(SAFETY)
-        if name == "start":
-            return self._start(session, person, incoming, args)
-        if name not in _HANDLERS and name != "reply":
-            return Outcome().say(unknown_command(name))
+        if name == "start" and args.startswith("ws-"):
+            name, args = "reply", _workshop_link(args)
+        spec = commands.find(name)
+        if spec is None:
+            return Outcome().say(commands.unknown_command(name))
+        somewhere_else = elsewhere(spec, style_for(incoming.platform), in_group=False)
+        if somewhere_else:
+            return Outcome().say(f"{somewhere_else} /help {name} says what it does.")
+        call = Call(session, self.ctx, incoming, args, person)
+        if isinstance(spec.handler, General):
+            return spec.handler.run(call)
         if person is None:
             workshop_reply = name == "reply" and replies.POST_REFERENCE.match(args) is not None
             if name == "today" or workshop_reply:
@@ -198,127 +177,56 @@ class Core:
                     "Type /start first: it takes a minute and sets up your daily practice.",
                     ((Button("Start", "/start"),),),
                 )
-        return self._command(session, person, name, args, incoming.member_of)
+        return self._command(call, person, spec, spec.handler)
 
-    def _command(
-        self, session: Session, person: Person, name: str, args: str, member_of: str | None
-    ) -> Outcome:
-        args, words = _words_after(name, args)
+    def _command(self, call: Call, person: Person, spec: Command, handler: Personal) -> Outcome:
+        """A personal command, run after onboarding and any open question are settled."""
+        args, words = _words_after(spec, call.args)
         outcome = Outcome()
-        if name == "today" and person.consented_at is None:
+        if spec.name == "today" and person.consented_at is None:
             conversation.ask(person, Question.CONSENT, self.ctx.clock.now())
             outcome.say(
                 WELCOME + "\n\nOnce you agree, /today brings today's practice.",
                 people.CONSENT_BUTTONS,
             )
         else:
-            if name != "settings":
+            settings = spec.name == "settings"
+            if not settings:
                 people.finish_onboarding(person, self.ctx, outcome)
             # A question is answered right after it is asked: another command moves on.
-            if not (name == "settings" and conversation.of(person).question in SETTING_QUESTIONS):
+            if not (settings and conversation.of(person).question in SETTING_QUESTIONS):
                 conversation.settle(person)
-            result = (
-                # The one command that needs what the platform vouched for.
-                replies.start_reply(session, self.ctx, person, args, member_of)
-                if name == "reply"
-                else _HANDLERS[name](session, self.ctx, person, args)
-            )
+            result = handler.run(dataclasses.replace(call, args=args, person=person), person)
             outcome.replies += result.replies
             outcome.sends_queued = outcome.sends_queued or result.sends_queued
         if words:
-            found = replies.target(session, self.ctx, person)
-            outcome.replies += replies.keep(session, self.ctx, person, words, found).replies
+            found = replies.target(call.session, self.ctx, person)
+            outcome.replies += replies.keep(call.session, self.ctx, person, words, found).replies
         return outcome
 
     def _in_group(
         self, session: Session, incoming: Incoming, command: tuple[str, str] | None
     ) -> Outcome:
-        """In a group only workshops are handled; personal things belong in private."""
+        """In a group only what works in groups is handled; personal things belong in
+        private."""
         if command is None:
             return Outcome()  # the group's own conversation is none of the bot's business
         name, args = command
-        if name == "workshop":
-            return workshops.handle(session, self.ctx, incoming, args)
-        if name in {"help", "start"}:
-            return Outcome().say(
-                "Hello! In a group I run workshops:\n\n"
-                + workshops.WORKSHOP_HELP
-                + "\n\nFor your own daily practice, talk to me in a private chat."
-            )
-        if name == "safety":
-            return Outcome().say(SAFETY)
-        if name in COMMANDS_BY_NAME:
-            return Outcome().say(
-                f"/{name} works in a private chat with me, so nothing personal is seen here."
-            )
-        return Outcome().say(unknown_command(name))
+        spec = commands.find(name)
+        if spec is None:
+            return Outcome().say(commands.unknown_command(name))
+        if not isinstance(spec.handler, General) or not spec.where.in_group:
+            here = elsewhere(spec, style_for(incoming.platform), in_group=True)
+            return Outcome().say(f"{here} /help says what I do here.")
+        if spec.who is Who.ADMINS and not incoming.is_admin:
+            return Outcome().say(f"Only this chat's administrators can use /{name}.")
+        return spec.handler.run(Call(session, self.ctx, incoming, args))
 
     def _refresh_reach(self, person: Person) -> None:
         """Someone who writes again can be reached again: the next send tries, and a
         failure marks them again."""
         person.unreachable = False
         people.reschedule(person, self.ctx.clock.now())
-
-    def _help(self, args: str) -> Outcome:
-        topic = args.strip().lstrip("/").lower()
-        if not topic:
-            return Outcome().say(help_text())
-        spec = COMMANDS_BY_NAME.get(topic)
-        if spec is None:
-            return Outcome().say(unknown_command(topic))
-        return Outcome().say(f"{spec.usage}\n{spec.summary}.\n\n{spec.details}")
-
-    def _start(
-        self, session: Session, person: Person | None, incoming: Incoming, args: str
-    ) -> Outcome:
-        payload = args.strip()
-        if payload.startswith("ws-"):
-            if replies.POST_REFERENCE.fullmatch(payload) is None:
-                raise InputError(
-                    "That link doesn't lead to a workshop practice I know; it may have been "
-                    "cut short. Tap “Reply privately” under the practice again."
-                )
-            person = person or people.create_person(session, self.ctx, incoming)
-            return self._command(session, person, "reply", payload, incoming.member_of)
-        if person is None:
-            person = people.create_person(session, self.ctx, incoming)
-        outcome = Outcome()
-        if payload.lower() == "agree":
-            return self._agree(person)
-        if payload.startswith(couples.DEEP_LINK_PREFIX):
-            code = payload[len(couples.DEEP_LINK_PREFIX) :]
-            try:
-                outcome = couples.join(session, self.ctx, person, code)
-            except InputError as error:
-                outcome.say(str(error))
-        if person.onboarded_at is None:
-            conversation.ask(person, Question.CONSENT, self.ctx.clock.now())
-            return outcome.say(WELCOME, people.CONSENT_BUTTONS)
-        if person.stopped or person.paused_until is not None:
-            outcome.replies += people.resume(person, self.ctx).replies
-            return outcome
-        return outcome.say(
-            "You're already set up. "
-            + people.describe_next(person)
-            + " /settings changes it; /help lists everything."
-        )
-
-    def _agree(self, person: Person) -> Outcome:
-        """The consent button, also when it is pressed again on an old message."""
-        step = conversation.onboarding_question(person)
-        if person.consented_at is None or step is Question.CONSENT:
-            conversation.ask(person, Question.CONSENT, self.ctx.clock.now())
-            return people.advance_onboarding(person, self.ctx, Question.CONSENT, Outcome())
-        if person.onboarded_at is None:
-            return people.ask_next(
-                person,
-                self.ctx,
-                step or Question.TIME,
-                Outcome().say("You've already agreed; thank you."),
-            )
-        return Outcome().say(
-            "You've already agreed and you're set up. " + people.describe_next(person)
-        )
 
     def _free_text(self, session: Session, person: Person, incoming: Incoming) -> Outcome:
         """A line that is not a command: the open question's answer, or words to keep."""

@@ -1,174 +1,10 @@
-"""Everything the bot says that is longer than a line, in one place for review and translation."""
+"""Everything the bot says that is longer than a line, in one place for review and translation.
+
+Command help is not here: each command's help is defined with the command, in
+`bot.core.commands`.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    """A command as menus and help show it; adapters register these with each platform."""
-
-    name: str
-    usage: str
-    summary: str
-    details: str
-    group: bool = False
-
-
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec(
-        "start",
-        "/start",
-        "Begin: consent, privacy, safety and your schedule",
-        "Walks you through a short note on privacy and safety, then your time, time "
-        "zone, days and themes. Run it again any time to restart daily practices.",
-    ),
-    CommandSpec(
-        "today",
-        "/today",
-        "Get today's practice now",
-        "Sends today's practice right away. If it already came today, you see the "
-        "same one again; you never get two different practices on one day.",
-    ),
-    CommandSpec(
-        "settings",
-        "/settings [time|zone|days|themes] [value]",
-        "Your time, time zone, days and themes",
-        "/settings alone shows your settings with buttons. Or type them:\n"
-        "/settings time 7:30 (also 7pm, 19:00)\n"
-        "/settings zone Europe/Berlin (also UTC, or a city such as Berlin)\n"
-        "/settings days mon-fri (or daily, sat,sun)\n"
-        "/settings themes playfulness,individuality (or all, core)",
-    ),
-    CommandSpec(
-        "pause",
-        "/pause [days]",
-        "Pause daily practices (for some days, or until /resume)",
-        "/pause 3 skips the next three days; /pause alone pauses until you /resume.",
-    ),
-    CommandSpec(
-        "resume",
-        "/resume",
-        "Resume daily practices after a pause",
-        "Daily practices start again from your next chosen day.",
-    ),
-    CommandSpec(
-        "pair",
-        "/pair",
-        "Get an invite code for your partner",
-        "Gives a single-use code, valid for 48 hours. Your partner types /join CODE; "
-        "from then on you both get the same practice on the same day, each at your "
-        "own local time.",
-    ),
-    CommandSpec(
-        "join",
-        "/join CODE",
-        "Join your partner with their invite code",
-        "Type the code your partner got from /pair, for example /join K7P-3QX. A code works "
-        "once, for 48 hours; after 5 codes that don't work, wait an hour.",
-    ),
-    CommandSpec(
-        "unpair",
-        "/unpair",
-        "End the pairing with your partner",
-        "Ends the pairing. Your partner is told only that the pairing ended. Your "
-        "replies stay private to you, as they always were.",
-    ),
-    CommandSpec(
-        "journal",
-        "/journal [page]",
-        "Read your private replies",
-        "Lists your replies, newest first, ten to a page, and replies your partner "
-        "shared with you. Only you can read them.",
-    ),
-    CommandSpec(
-        "share",
-        "/share [number]",
-        "Share one reply with your partner",
-        "Sends one reply (the latest, or the number shown in /journal) to your "
-        "partner, with a note that no answer is expected. A reply that got the safety note "
-        "is sent only after you confirm.",
-    ),
-    CommandSpec(
-        "export",
-        "/export",
-        "Download everything the bot holds about you",
-        "Sends you two files: your journal to read, and a JSON file with everything the bot "
-        "holds about you (settings, pairing, invites, deliveries, replies and what was "
-        "shared with you).",
-    ),
-    CommandSpec(
-        "forget",
-        "/forget",
-        "Delete everything the bot holds about you",
-        "Asks you to confirm (type yes, or tap the button), then deletes your replies, "
-        "settings, delivery history, invites and pairing. Replies you already shared stay "
-        "with the partner you gave them to.",
-    ),
-    CommandSpec(
-        "safety",
-        "/safety",
-        "Who these practices are for, and where to find help",
-        "Shows the safety note and where to find help.",
-    ),
-    CommandSpec(
-        "help",
-        "/help [command]",
-        "List commands, or explain one",
-        "/help settings explains one command in detail.",
-    ),
-    CommandSpec(
-        "stop",
-        "/stop",
-        "Stop daily practices",
-        "Stops daily practices; nothing is deleted. /start begins them again, and "
-        "/forget deletes everything.",
-    ),
-    CommandSpec(
-        "reply",
-        "/reply [text]",
-        "Write a private reply to your latest practice",
-        "You rarely need it: anything you write after a practice is a private reply to it. "
-        "/reply alone makes your next messages replies even while I'm waiting for an "
-        "answer; /reply followed by text (on the same line or the next) saves it at once. "
-        "Only you can read it unless you /share it.",
-    ),
-    CommandSpec(
-        "undo",
-        "/undo",
-        "Take back the reply you just saved",
-        "Deletes your latest reply, within ten minutes of saving it; the Undo button under "
-        "a saved reply does the same. For older replies, use /delete.",
-    ),
-    CommandSpec(
-        "delete",
-        "/delete NUMBER",
-        "Delete one reply from your journal",
-        "/delete 3 asks you to confirm, then deletes reply #3 (the numbers are in /journal). "
-        "A reply you already shared stays with the partner you gave it to.",
-    ),
-    CommandSpec("skip", "/skip", "Skip today's practice", "Sets today's practice aside."),
-    CommandSpec(
-        "snooze",
-        "/snooze",
-        "Send today's practice again in an hour",
-        "The same practice comes back in one hour.",
-    ),
-    CommandSpec(
-        "more",
-        "/more",
-        "More practices like today's",
-        "Gives the theme of your latest practice more weight in what comes next.",
-    ),
-    CommandSpec(
-        "less",
-        "/less",
-        "Fewer practices like today's",
-        "Gives the theme of your latest practice less weight in what comes next.",
-    ),
-)
-COMMANDS_BY_NAME = {spec.name: spec for spec in COMMANDS}
 
 SAFETY = (
     "These practices are for relationships where both of you are safe. They are not meant "
@@ -209,10 +45,8 @@ UNREACHABLE_NOTE = (
 
 SHARE_NOTE = "No answer is expected: this is a gift, not a question."
 
-
-def help_text() -> str:
-    lines = ["Here is what I understand:"]
-    lines += [f"/{spec.name} — {spec.summary}" for spec in COMMANDS if not spec.group]
-    lines.append("")
-    lines.append("Type /help followed by a command for details, for example /help settings.")
-    return "\n".join(lines)
+SHARE_LOCATION = "Share my location"
+SHARE_LOCATION_NOTE = (
+    "Or tap “Share my location” below: I look up the time zone there and keep only that, "
+    "never the location itself."
+)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core.ports import Switchboard
+from bot.core.ports import NoTelemetry, Switchboard, Telemetry
 from bot.core.sending import PlatformSender
 from bot.core.service import Core
 
@@ -36,12 +37,21 @@ class TickReport:
 class Ticker:
     """`on_demand` (tests, the terminal): what an event queues is sent at once by this
     ticker. A running bot passes False: only the elected sender sends (`start`), and it
-    finds what another process queued within `IDLE_LOOK` seconds."""
+    finds what another process queued within `IDLE_LOOK` seconds. `telemetry` hears of
+    every send and every planning run (`bot.metrics`)."""
 
-    def __init__(self, core: Core, switchboard: Switchboard, *, on_demand: bool = True) -> None:
+    def __init__(
+        self,
+        core: Core,
+        switchboard: Switchboard,
+        *,
+        on_demand: bool = True,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self.core = core
         self.switchboard = switchboard
         self.on_demand = on_demand
+        self.telemetry = telemetry or NoTelemetry()
         self._senders: dict[str, PlatformSender] = {}
         self._continuous = False
         self._took_over = False
@@ -57,7 +67,9 @@ class Ticker:
     async def tick(self) -> TickReport:
         """Plan and send everything due now; overlapping calls wait for each other."""
         async with self._lock:
+            began = time.monotonic()
             planned = await asyncio.to_thread(self.core.plan_due_sync, self.switchboard.platforms)
+            self.telemetry.ticked(time.monotonic() - began)
             sent, failed = await self._send_due()
             return TickReport(planned=planned, sent=sent, failed=failed)
 
@@ -101,6 +113,7 @@ class Ticker:
         self._took_over = False
         await self._take_over_orphans()
         self._continuous = True
+        self.telemetry.sending(True)
         for sender in self._all_senders():
             sender.start()
         self._planning = True
@@ -119,11 +132,14 @@ class Ticker:
 
     async def plan(self) -> None:
         """Plan what is due, waking the senders after each batch so sending starts with
-        the first rows written."""
+        the first rows written. A run that finds one still under way returns at once, and
+        does not count as a tick: a plan stuck that long is a stalled ticker."""
         if self._plan_lock.locked():
             return
+        began = time.monotonic()
         to_plan, _ = await asyncio.to_thread(self.core.due_sync, self.switchboard.platforms)
         if not to_plan or not self._planning:
+            self.telemetry.ticked(time.monotonic() - began)
             return
         loop = asyncio.get_running_loop()
 
@@ -136,6 +152,7 @@ class Ticker:
             await asyncio.to_thread(
                 self.core.plan_due_sync, self.switchboard.platforms, after_batch
             )
+        self.telemetry.ticked(time.monotonic() - began)
 
     async def stop(self, scheduler: AsyncIOScheduler, timeout: float = DRAIN_SECONDS) -> None:
         """Plan nothing more, start no send, and let those in flight finish (bounded)."""
@@ -145,6 +162,7 @@ class Ticker:
         async with self._plan_lock:  # wait for that batch, so nothing is cut off
             pass
         self._continuous = False
+        self.telemetry.sending(False)
         senders, self._senders = list(self._senders.values()), {}
         await asyncio.gather(*(sender.drain(timeout) for sender in senders))
 
@@ -165,7 +183,7 @@ class Ticker:
             if platform not in self._senders:
                 messenger = self.switchboard.messenger_for(platform)
                 assert messenger is not None
-                sender = PlatformSender(self.core, messenger)
+                sender = PlatformSender(self.core, messenger, self.telemetry)
                 self._senders[platform] = sender
                 if self._continuous:
                     sender.start()

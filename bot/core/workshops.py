@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from bot.core.catalog import Program
 from bot.core.context import Context, Incoming
 from bot.core.messages import Button, Outcome, PracticeCard, Recipient
-from bot.core.parsing import InputError, format_time, parse_time, parse_zone
+from bot.core.parsing import InputError, format_time, parse_time
 from bot.core.schedule import local_date, next_occurrence
+from bot.core.zones import is_zone, parse_zone
 from db.models import Reply, Workshop, WorkshopPost
 
 DEFAULT_PROGRAM = "intimacy-not-closeness"
@@ -24,18 +25,6 @@ DEFAULT_TIME = "09:00"
 DEFAULT_ZONE = "UTC"
 EVERY_DAY = frozenset(range(7))
 
-WORKSHOP_HELP = (
-    "Workshops post one practice a day in this chat; members reply privately and the chat "
-    "never sees anyone's words.\n\n"
-    "/workshop start [program] [HH:MM] [time zone] — start one (administrators only)\n"
-    "/workshop status — how many people replied each day (administrators only)\n"
-    "/workshop stop — stop it (administrators only)\n\n"
-    "Example: /workshop start lighten-up 19:00 Europe/Berlin"
-)
-NOT_ADMIN = (
-    "Only this chat's administrators can start, change or stop its workshop, or see how "
-    "many replied."
-)
 # Fewer replies than this are shown only as "fewer than 3": in a small group an exact
 # small count could tell who replied.
 SMALLEST_COUNT_SHOWN = 3
@@ -67,48 +56,38 @@ def find_program(ctx: Context, name: str) -> Program | None:
 
 
 def handle(session: Session, ctx: Context, incoming: Incoming, args: str) -> Outcome:
+    """`/workshop start|status|stop` in a group. Only its administrators get here, and
+    `/workshop` alone is answered with its help (both in `bot.core.commands`)."""
     sub, _, rest = args.strip().partition(" ")
     sub = sub.lower()
     assert incoming.chat_id is not None
-    if sub in {"", "help"}:
-        return Outcome().say(WORKSHOP_HELP + "\n\nPrograms:\n" + program_list(ctx))
-    if sub in {"start", "stop", "status"} and not incoming.is_admin:
-        raise InputError(NOT_ADMIN)
     if sub == "status":
         return status(session, ctx, incoming)
     if sub == "start":
         return start(session, ctx, incoming, rest)
     if sub == "stop":
         return stop(session, ctx, incoming)
-    raise InputError(f"“{sub}” isn't a workshop command.\n\n{WORKSHOP_HELP}")
+    raise InputError(f"“{sub}” isn't a workshop command. /help workshop lists them.")
 
 
 def _looks_like_time(token: str) -> bool:
     return token[:1].isdigit() or token.lower() in {"noon", "midnight"}
 
 
-def _is_zone(text: str) -> bool:
-    try:
-        parse_zone(text)
-    except InputError:
-        return False
-    return True
-
-
 def _parse_start(ctx: Context, args: str) -> tuple[Program, time, str]:
     """`[program] [HH:MM] [time zone]`, each optional, in that order."""
-    tokens = args.split()
+    tokens, now = args.split(), ctx.clock.now()
     program = ctx.catalog.programs.get(DEFAULT_PROGRAM)
     if tokens and (found := find_program(ctx, tokens[0])):
         program, tokens = found, tokens[1:]
-    elif tokens and not _looks_like_time(tokens[0]) and not _is_zone(" ".join(tokens)):
+    elif tokens and not _looks_like_time(tokens[0]) and not is_zone(" ".join(tokens), now):
         raise InputError(f"I don't know the program “{tokens[0]}”. Programs:\n{program_list(ctx)}")
     if program is None:
         raise InputError("There are no workshop programs in this library yet.")
     at = time.fromisoformat(DEFAULT_TIME)
     if tokens and _looks_like_time(tokens[0]):
         at, tokens = parse_time(tokens[0]), tokens[1:]
-    zone = parse_zone(" ".join(tokens)) if tokens else DEFAULT_ZONE
+    zone = parse_zone(" ".join(tokens), now) if tokens else DEFAULT_ZONE
     return program, at, zone
 
 

@@ -20,8 +20,8 @@ from aiolimiter import AsyncLimiter
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.commands import PersonalCommands, WorkshopCommands
-from bot.adapters.discord.render import ActionButton, send_kwargs
+from bot.adapters.discord.commands import slash_commands
+from bot.adapters.discord.render import ActionButton, ActionMenu, send_kwargs
 from bot.core import incidents
 from bot.core.context import Incoming
 from bot.core.messages import Message, Outcome, Recipient, Text
@@ -111,9 +111,9 @@ class WholeheartedBot(commands.AutoShardedBot):
         self.adapter = adapter
 
     async def setup_hook(self) -> None:
-        await self.add_cog(PersonalCommands(self.adapter))
-        await self.add_cog(WorkshopCommands(self.adapter))
-        self.add_dynamic_items(ActionButton)
+        for command in slash_commands(self.adapter):
+            self.tree.add_command(command)
+        self.add_dynamic_items(ActionButton, ActionMenu)
         self.tree.error(self.adapter.on_app_command_error)
         guild_id = self.adapter.settings.discord_dev_guild_id
         if guild_id is not None:
@@ -314,10 +314,14 @@ class DiscordAdapter:
     async def on_command(self, interaction: discord.Interaction[Any], line: str) -> None:
         await self.on_commands(interaction, [line])
 
-    async def on_commands(self, interaction: discord.Interaction[Any], lines: list[str]) -> None:
+    async def on_commands(
+        self, interaction: discord.Interaction[Any], lines: list[str], *, group: bool = False
+    ) -> None:
+        """A slash command's lines; a `group` command is the channel's (a workshop), any
+        other is the person's own, answered so only they see it in a server."""
         outcome = Outcome()
         for index, line in enumerate(lines):
-            step = await self.core.handle(self._incoming(interaction, line))
+            step = await self.core.handle(self._incoming(interaction, line, group=group))
             last = index == len(lines) - 1
             # One slash command can carry several settings; the questions asked between
             # them are already answered, so only the last step's buttons are shown.
@@ -326,10 +330,6 @@ class DiscordAdapter:
             ]
             outcome.sends_queued = outcome.sends_queued or step.sends_queued
         await self._respond(interaction, outcome, ephemeral=interaction.guild_id is not None)
-
-    async def on_workshop(self, interaction: discord.Interaction[Any], line: str) -> None:
-        outcome = await self.core.handle(self._incoming(interaction, line, group=True))
-        await self._respond(interaction, outcome, ephemeral=True)
 
     async def on_button(self, interaction: discord.Interaction[Any], action: str) -> None:
         if REPLY_FORM.fullmatch(action):

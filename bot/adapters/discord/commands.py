@@ -1,217 +1,142 @@
-"""Slash commands: each one only builds the line a person would type and hands it to the core.
+"""Discord's slash commands, built from the command registry (`bot.core.commands`).
 
-Options are typed (numbers, an autocompleted time zone, program choices) so Discord helps
-people get them right; the core still checks everything, as it does for typed lines.
+Nothing here is written per command. Each argument becomes an option typed as the registry
+says: text (autocompleted where the core suggests values, such as time zones), a whole number
+within its bounds, or a choice from its choices (Discord lists up to 25; more are
+autocompleted). Commands for administrators need the Manage Server permission, and group
+commands are for server channels only; a long text (a reply's words) is written in a form
+(modal) instead of an option. Using a command only builds the line(s) a person would type and
+hands them to the adapter: the core checks everything, as it does for typed lines.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.core.parsing import zone_choices
-from bot.core.texts import COMMANDS_BY_NAME
+from bot.core.command_types import (
+    Argument,
+    Choice,
+    Command,
+    Kind,
+    Subcommand,
+    Where,
+    Who,
+    typed_lines,
+)
+from bot.core.commands import COMMANDS
+from bot.core.context import Context
 
 if TYPE_CHECKING:
     from bot.adapters.discord.adapter import DiscordAdapter
 
 Interaction = discord.Interaction[Any]
+# Discord shows at most 25 choices for an option, and 25 autocomplete suggestions.
+MOST_CHOICES = 25
+# Discord's permission for "administrators": those who can manage the server.
+ADMINISTRATORS = discord.Permissions(manage_guild=True)
+Completer = Callable[[Interaction, str], Any]
 
 
-def about(name: str) -> str:
-    return COMMANDS_BY_NAME[name].summary[:100]
+def slash_commands(
+    adapter: DiscordAdapter,
+) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
+    """Every registry command as Discord's command tree holds it."""
+    built: list[app_commands.Command[Any, ..., Any] | app_commands.Group] = []
+    for command in COMMANDS:
+        if not command.subcommands:
+            built.append(_slash(adapter, command, None))
+            continue
+        group = app_commands.Group(
+            name=command.name,
+            description=command.summary,
+            guild_only=command.where is Where.GROUP,
+            default_permissions=ADMINISTRATORS if command.who is Who.ADMINS else None,
+        )
+        for subcommand in command.subcommands:
+            group.add_command(_slash(adapter, command, subcommand))
+        built.append(group)
+    return built
 
 
-async def zone_autocomplete(
-    interaction: Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(current)]
+def _slash(
+    adapter: DiscordAdapter, command: Command, subcommand: Subcommand | None
+) -> app_commands.Command[Any, ..., Any]:
+    ctx = adapter.core.ctx
+    arguments = subcommand.arguments if subcommand else command.arguments
+    in_a_form = any(a.long for a in arguments)
+    options = [a for a in arguments if not a.long]
 
+    async def use(interaction: Interaction, **values: Any) -> None:
+        lines = typed_lines(command, subcommand, values)
+        if in_a_form:
+            await adapter.open_reply_form(interaction, lines[0])
+        else:
+            await adapter.on_commands(interaction, lines, group=command.where is Where.GROUP)
 
-async def command_autocomplete(
-    interaction: Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    names = [name for name in COMMANDS_BY_NAME if current.lower().lstrip("/") in name]
-    return [app_commands.Choice(name=f"/{name}", value=name) for name in names[:25]]
-
-
-class PersonalCommands(commands.Cog):
-    """Everything a person does for themselves; answers are ephemeral in servers."""
-
-    def __init__(self, adapter: DiscordAdapter) -> None:
-        self.adapter = adapter
-
-    async def run(self, interaction: Interaction, line: str) -> None:
-        await self.adapter.on_command(interaction, line)
-
-    @app_commands.command(name="start", description=about("start"))
-    async def start(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/start")
-
-    @app_commands.command(name="today", description=about("today"))
-    async def today(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/today")
-
-    @app_commands.command(name="settings", description=about("settings"))
-    @app_commands.describe(
-        time="Time of day, such as 7:30, 19:00 or 7pm",
-        zone="Your time zone, such as Europe/Berlin",
-        days="Days, such as daily, mon-fri or sat,sun",
-        themes="Themes, such as playfulness,individuality (or all, core)",
+    interaction = inspect.Parameter(
+        "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
     )
-    @app_commands.autocomplete(zone=zone_autocomplete)
-    async def settings(
-        self,
-        interaction: Interaction,
-        time: str | None = None,
-        zone: str | None = None,
-        days: str | None = None,
-        themes: str | None = None,
-    ) -> None:
-        given = {"time": time, "zone": zone, "days": days, "themes": themes}
-        lines = [f"/settings {field} {value}" for field, value in given.items() if value]
-        await self.adapter.on_commands(interaction, lines or ["/settings"])
-
-    @app_commands.command(name="pause", description=about("pause"))
-    @app_commands.describe(days="How many days; leave empty to pause until /resume")
-    async def pause(
-        self, interaction: Interaction, days: app_commands.Range[int, 1, 365] | None = None
-    ) -> None:
-        await self.run(interaction, f"/pause {days}" if days else "/pause")
-
-    @app_commands.command(name="resume", description=about("resume"))
-    async def resume(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/resume")
-
-    @app_commands.command(name="stop", description=about("stop"))
-    async def stop(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/stop")
-
-    @app_commands.command(name="pair", description=about("pair"))
-    async def pair(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/pair")
-
-    @app_commands.command(name="join", description=about("join"))
-    @app_commands.describe(code="The code your partner got from /pair, such as K7P-3QX")
-    async def join(self, interaction: Interaction, code: str) -> None:
-        await self.run(interaction, f"/join {code}")
-
-    @app_commands.command(name="unpair", description=about("unpair"))
-    async def unpair(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/unpair")
-
-    @app_commands.command(name="journal", description=about("journal"))
-    @app_commands.describe(page="1 for the newest replies, 2 for older ones, and so on")
-    async def journal(
-        self, interaction: Interaction, page: app_commands.Range[int, 1, 10_000] | None = None
-    ) -> None:
-        await self.run(interaction, f"/journal {page}" if page else "/journal")
-
-    @app_commands.command(name="share", description=about("share"))
-    @app_commands.describe(number="The reply's number in /journal; empty for the latest")
-    async def share(
-        self, interaction: Interaction, number: app_commands.Range[int, 1] | None = None
-    ) -> None:
-        await self.run(interaction, f"/share {number}" if number else "/share")
-
-    @app_commands.command(name="undo", description=about("undo"))
-    async def undo(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/undo")
-
-    @app_commands.command(name="delete", description=about("delete"))
-    @app_commands.describe(number="The reply's number in /journal")
-    async def delete(
-        self, interaction: Interaction, number: app_commands.Range[int, 1, 999_999_999]
-    ) -> None:
-        await self.run(interaction, f"/delete {number}")
-
-    @app_commands.command(name="reply", description=about("reply"))
-    async def reply(self, interaction: Interaction) -> None:
-        await self.adapter.open_reply_form(interaction, "/reply")
-
-    @app_commands.command(name="skip", description=about("skip"))
-    async def skip(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/skip")
-
-    @app_commands.command(name="snooze", description=about("snooze"))
-    async def snooze(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/snooze")
-
-    @app_commands.command(name="more", description=about("more"))
-    async def more(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/more")
-
-    @app_commands.command(name="less", description=about("less"))
-    async def less(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/less")
-
-    @app_commands.command(name="export", description=about("export"))
-    async def export(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/export")
-
-    @app_commands.command(name="forget", description=about("forget"))
-    async def forget(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/forget")
-
-    @app_commands.command(name="safety", description=about("safety"))
-    async def safety(self, interaction: Interaction) -> None:
-        await self.run(interaction, "/safety")
-
-    @app_commands.command(name="help", description=about("help"))
-    @app_commands.describe(command="A command to explain")
-    @app_commands.autocomplete(command=command_autocomplete)
-    async def help(self, interaction: Interaction, command: str | None = None) -> None:
-        await self.run(interaction, f"/help {command}" if command else "/help")
-
-
-@app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
-class WorkshopCommands(
-    commands.GroupCog,
-    group_name="workshop",
-    group_description="Run a multi-day workshop in this channel",
-):
-    """Workshops in server channels, for members who can manage the server."""
-
-    def __init__(self, adapter: DiscordAdapter) -> None:
-        self.adapter = adapter
-        super().__init__()
-
-    @app_commands.command(name="start", description="Start a workshop in this channel")
-    @app_commands.describe(
-        program="Which program",
-        time="Time of day to post, such as 19:00",
-        zone="Time zone, such as Europe/Berlin",
+    use.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [interaction, *(_parameter(a) for a in options)]
     )
-    @app_commands.autocomplete(zone=zone_autocomplete)
-    async def start(
-        self,
-        interaction: Interaction,
-        program: str | None = None,
-        time: str | None = None,
-        zone: str | None = None,
-    ) -> None:
-        parts = ["/workshop start", program or "", time or "", zone or ""]
-        await self.adapter.on_workshop(interaction, " ".join(p for p in parts if p))
+    if options:
+        app_commands.describe(**{a.name: a.description for a in options})(use)
+    listed = {a.name: choices for a in options if (choices := _listed(ctx, a))}
+    if listed:
+        app_commands.choices(**listed)(use)
+    completed = {a.name: _completer(found) for a in options if (found := _matching(ctx, a))}
+    if completed:
+        app_commands.autocomplete(**completed)(use)
+    if subcommand is None and command.where is Where.GROUP:
+        app_commands.guild_only()(use)
+    if subcommand is None and command.who is Who.ADMINS:
+        app_commands.default_permissions(ADMINISTRATORS)(use)
+    described = subcommand or command
+    return app_commands.Command(name=described.name, description=described.summary, callback=use)
 
-    @start.autocomplete("program")
-    async def program_autocomplete(
-        self, interaction: Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        programs = self.adapter.core.ctx.catalog.programs.values()
-        return [
-            app_commands.Choice(name=f"{p.title} ({len(p.days)} days)", value=p.id)
-            for p in programs
-            if current.lower() in (p.id + p.title.lower())
-        ][:25]
 
-    @app_commands.command(name="status", description="How many people replied each day")
-    async def status(self, interaction: Interaction) -> None:
-        await self.adapter.on_workshop(interaction, "/workshop status")
+def _parameter(argument: Argument) -> inspect.Parameter:
+    kind: Any = (
+        app_commands.Range[int, argument.minimum, argument.maximum]
+        if argument.kind is Kind.NUMBER
+        else str
+    )
+    return inspect.Parameter(
+        argument.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=kind if argument.required else kind | None,
+        default=inspect.Parameter.empty if argument.required else None,
+    )
 
-    @app_commands.command(name="stop", description="Stop this channel's workshop")
-    async def stop(self, interaction: Interaction) -> None:
-        await self.adapter.on_workshop(interaction, "/workshop stop")
+
+def _discord_choices(choices: Sequence[Choice]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=c.label[:100], value=c.value) for c in choices]
+
+
+def _listed(ctx: Context, argument: Argument) -> list[app_commands.Choice[str]]:
+    """A choice's choices, when Discord can list them all."""
+    choices = argument.choices(ctx) if argument.choices is not None else ()
+    return _discord_choices(choices) if len(choices) <= MOST_CHOICES else []
+
+
+def _matching(ctx: Context, argument: Argument) -> Callable[[str], Sequence[Choice]] | None:
+    """What to suggest as a person types: the core's suggestions for a text, or the choices
+    that match, for a choice with more than Discord lists."""
+    suggest, choices = argument.suggest, argument.choices(ctx) if argument.choices else ()
+    if suggest is not None:
+        return lambda typed: suggest(ctx, typed)
+    if len(choices) > MOST_CHOICES:
+        return lambda typed: [c for c in choices if typed.lower() in f"{c.value} {c.label}".lower()]
+    return None
+
+
+def _completer(matching: Callable[[str], Sequence[Choice]]) -> Completer:
+    async def complete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _discord_choices(matching(current.strip()))[:MOST_CHOICES]
+
+    return complete

@@ -8,9 +8,12 @@ people or privacy: those rules live in the core.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from telegram import (
     BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     ChatMemberRestricted,
@@ -34,25 +37,33 @@ from bot.adapters.telegram.messenger import (
     rate_for,
     translate_errors,
 )
-from bot.core import incidents
-from bot.core.context import Incoming
+from bot.core import commands, incidents
+from bot.core.command_types import Who
+from bot.core.context import Coordinates, Incoming
 from bot.core.messages import Message, Outcome, Recipient, Text
 from bot.core.ports import SendError, Switchboard
 from bot.core.service import Core, split_command
-from bot.core.texts import COMMANDS
 from bot.logs import protect_records
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-GROUP_COMMANDS = (
-    BotCommand("workshop", "Start, check or stop this chat's workshop"),
-    BotCommand("help", "What the bot does in a group"),
-    BotCommand("safety", "Who these practices are for, and where to find help"),
-)
 NOT_TEXT = "I can only keep written replies. Please send your reply as a text message."
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 MEMBER_STATUSES = {*ADMIN_STATUSES, ChatMemberStatus.MEMBER}
+
+
+def command_menus() -> list[tuple[BotCommandScope, list[BotCommand]]]:
+    """The command menus, from the registry: private chats list what works there; in groups,
+    members see what everyone may use and administrators also what only they may."""
+    private = [c for c in commands.COMMANDS if c.where.in_private]
+    group = [c for c in commands.COMMANDS if c.where.in_group]
+    everyone = [c for c in group if c.who is Who.EVERYONE]
+    return [
+        (BotCommandScopeAllPrivateChats(), [BotCommand(c.name, c.summary) for c in private]),
+        (BotCommandScopeAllGroupChats(), [BotCommand(c.name, c.summary) for c in everyone]),
+        (BotCommandScopeAllChatAdministrators(), [BotCommand(c.name, c.summary) for c in group]),
+    ]
 
 
 class TelegramAdapter:
@@ -86,6 +97,9 @@ class TelegramAdapter:
         )
         self.application.add_handler(CallbackQueryHandler(self.on_button))
         self.application.add_handler(MessageHandler(filters.TEXT, self.on_text))
+        self.application.add_handler(
+            MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, self.on_location)
+        )
         self.application.add_handler(
             MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT, self.on_other_message)
         )
@@ -140,17 +154,8 @@ class TelegramAdapter:
         await self.application.shutdown()
 
     async def _register_commands(self) -> None:
-        private = [BotCommand(spec.name, spec.summary) for spec in COMMANDS]
-        await translate_errors(
-            lambda: self.application.bot.set_my_commands(
-                private, scope=BotCommandScopeAllPrivateChats()
-            )
-        )
-        await translate_errors(
-            lambda: self.application.bot.set_my_commands(
-                GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats()
-            )
-        )
+        for scope, menu in command_menus():
+            await translate_errors(partial(self.application.bot.set_my_commands, menu, scope=scope))
 
     # --- updates ------------------------------------------------------------------------
 
@@ -213,6 +218,16 @@ class TelegramAdapter:
         target = str(chat.id) if chat is not None else str(user.id)
         await self._answer(incoming, Recipient(PLATFORM, target, is_chat=in_group))
 
+    async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A location shared in a private chat: the core looks up its time zone. It goes
+        no further than that call: never stored, never logged."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or message.location is None:
+            return
+        where = Coordinates(message.location.latitude, message.location.longitude)
+        incoming = Incoming(PLATFORM, str(user.id), user.full_name, "", location=where)
+        await self._answer(incoming, Recipient(PLATFORM, str(message.chat_id)))
+
     async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is not None:
@@ -240,8 +255,9 @@ class TelegramAdapter:
         return head.split("@", 1)[1].lower() == (self.application.bot.username or "").lower()
 
     async def _is_admin(self, chat_id: int, user_id: int, command: tuple[str, str] | None) -> bool:
-        """Asked of Telegram at the moment of the command, never cached."""
-        if command is None or command[0] != "workshop":
+        """Asked of Telegram at the moment of a command for administrators, never cached."""
+        spec = commands.find(command[0]) if command is not None else None
+        if spec is None or spec.who is not Who.ADMINS:
             return False
         member = await translate_errors(
             lambda: self.application.bot.get_chat_member(chat_id, user_id)

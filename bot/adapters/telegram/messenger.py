@@ -28,7 +28,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.adapters.telegram.render import DeepLink, html_pieces, keyboard
+from bot.adapters.telegram.render import DeepLink, html_pieces, location_request, markup_for
 from bot.core.messages import Document, Message, Recipient
 from bot.core.ports import (
     ANSWER,
@@ -122,7 +122,7 @@ class TelegramMessenger:
                 )
             )
             return str(sent.message_id)
-        markup = keyboard(message.buttons, in_group=to.is_chat, deep_link=self.deep_link)
+        markup = markup_for(message, in_group=to.is_chat, deep_link=self.deep_link)
         pieces = html_pieces(message)
         message_id = ""
         for index in attempt.parts(len(pieces)):
@@ -140,4 +140,16 @@ class TelegramMessenger:
             )
             message_id = str(sent.message_id)
             await attempt.sent(index, len(pieces))
+        request = None if to.is_chat else location_request(message)
+        if request is not None:
+            note, keys = request
+            await translate_errors(
+                partial(
+                    self.bot.send_message,
+                    chat_id,
+                    note,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keys,
+                )
+            )
         return message_id

@@ -199,7 +199,7 @@ class TerminalChat:
         else:
             members = len(group.members | {messenger.me})
             admins = sorted(messenger.names.get(a, a) for a in group.admins - {messenger.me})
-            about = f"{members} members; " + (
+            about = f"{members} member{'' if members == 1 else 's'}; " + (
                 f"{', '.join(admins)} administers it" if admins else "you're its administrator"
             )
         messenger.go_in(group)

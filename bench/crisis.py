@@ -22,7 +22,7 @@ concept rules with the trained model, see bench/crisis_train.py), and prints one
 - every miss and false alarm of the new detector on the eval file;
 - the earlier held-out rounds (`history` in the data file).
 
-    cd /work/main && PYTHONPATH=. .venv/bin/python bench/crisis.py
+    PYTHONPATH=. .venv/bin/python bench/crisis.py
 
 Writes bench/results/crisis.json (`--output` to change the name).
 """

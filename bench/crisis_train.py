@@ -17,7 +17,7 @@ read here: they measure the result (`bench/crisis.py`).
 Needs scikit-learn (`pip install -e '.[train]'`); the bot itself reads the JSON with
 `bot.core.crisis_model` and does not.
 
-    cd /work/main && PYTHONPATH=. .venv/bin/python bench/crisis_train.py
+    PYTHONPATH=. .venv/bin/python bench/crisis_train.py
 """
 
 from __future__ import annotations

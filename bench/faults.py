@@ -20,7 +20,7 @@ lost, people with two copies, people with more than two (must be 0), extra copie
 all, 429s, and the seconds from the fault's end (the restart, the end of the window, the
 last faulted call) to the next delivery and to the last one.
 
-    cd /work/main && PYTHONPATH=. .venv/bin/python bench/faults.py [--only NAME ...]
+    PYTHONPATH=. .venv/bin/python bench/faults.py [--only NAME ...]
 
 Writes bench/results/faults.json.
 """

@@ -26,7 +26,7 @@ with the same imports: an `AsyncIOScheduler`, one `CronTrigger(day_of_week, hour
 timezone)` job per active person, added before `start(paused=True)` (which computes each
 first fire time and files the job in a sorted list): seconds and RSS, measured at every size.
 
-    cd /work/main && PYTHONPATH=. .venv/bin/python bench/scheduling.py \\
+    PYTHONPATH=. .venv/bin/python bench/scheduling.py \\
         --postgresql postgresql://postgres@127.0.0.1:5432/bench [--sizes 10000,100000]
 
 Output: tables, and bench/results/scheduling.json with the machine's description.

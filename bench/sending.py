@@ -22,7 +22,7 @@ that. A Discord DM row runs one process against `tests.fake_discord` (its global
 message). On PostgreSQL the outbox is sampled every 2 s (rows pending, leased, sent), so
 the JSON shows whether the planner or the sender set the pace.
 
-    cd /work/main && PYTHONPATH=. .venv/bin/python bench/sending.py [--big | --big-only]
+    PYTHONPATH=. .venv/bin/python bench/sending.py [--big | --big-only]
 
 Writes bench/results/sending.json (`--output` to change the name).
 """

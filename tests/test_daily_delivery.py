@@ -142,6 +142,21 @@ def test_pause_skips_days_and_resume_restarts(bot: Harness) -> None:
     assert [c.practice_date for c in bot.messenger.cards_for("ana")][-1] == date(2026, 11, 28)
 
 
+def test_pause_in_the_evening_after_todays_practice_starts_tomorrow(bot: Harness) -> None:
+    """Today's practice has come, so today is not a day a pause can spare: /pause 1 in
+    the evening pauses tomorrow, not the day already over."""
+    bot.clock.set(utc(2026, 11, 23, 5))
+    bot.onboard("ana", time="07:00", zone="UTC")
+    bot.run_until(utc(2026, 11, 23, 20))
+    assert [c.practice_date for c in bot.messenger.cards_for("ana")] == [date(2026, 11, 23)]
+    assert "Paused for 1 day" in bot.say("ana", "/pause 1")
+    bot.run_until(utc(2026, 11, 25, 8))
+    assert [c.practice_date for c in bot.messenger.cards_for("ana")] == [
+        date(2026, 11, 23),
+        date(2026, 11, 25),
+    ]
+
+
 def test_stop_ends_daily_practices_and_start_brings_them_back(bot: Harness) -> None:
     bot.clock.set(utc(2026, 11, 23, 5))
     bot.onboard("ana", time="07:00", zone="UTC")
@@ -214,10 +229,30 @@ def test_snooze_sends_the_same_practice_an_hour_later(bot: Harness) -> None:
     bot.run_until(utc(2026, 11, 23, 7, 2), step=timedelta(seconds=20))
     (card,) = bot.messenger.cards_for("ana")
     assert "08:02" in bot.say("ana", f"/snooze #{card.delivery_id}")
-    assert "Saved privately" in bot.say("ana", "written while it was snoozed")
     bot.run_until(utc(2026, 11, 23, 8, 1, 40), step=timedelta(seconds=20))
     assert len(bot.messenger.cards_for("ana")) == 1
     bot.run_until(utc(2026, 11, 23, 8, 3), step=timedelta(seconds=20))
     cards = bot.messenger.cards_for("ana")
     assert len(cards) == 2 and cards[1].practice.id == card.practice.id
     assert "Snoozed practice" in cards[1].intro
+
+
+@pytest.mark.parametrize(
+    "meanwhile",
+    [["written while it was snoozed"], ["/today", "my answer to the question of the day"], ["/today"]],
+)
+def test_a_snoozed_practice_answered_or_asked_for_meanwhile_does_not_come_back(
+    bot: Harness, meanwhile: list[str]
+) -> None:
+    """The snooze promised the practice later; once the person has it again (/today) or
+    has answered it, sending it once more would be a reminder of something done."""
+    bot.clock.set(utc(2026, 11, 23, 6, 59))
+    bot.onboard("ana", time="07:00", zone="UTC")
+    bot.run_until(utc(2026, 11, 23, 7, 2), step=timedelta(seconds=20))
+    (card,) = bot.messenger.cards_for("ana")
+    bot.say("ana", f"/snooze #{card.delivery_id}")
+    for line in meanwhile:
+        answer = bot.say("ana", line)
+        assert "Saved privately" in answer or line == "/today"
+    bot.run_until(utc(2026, 11, 23, 9), step=timedelta(seconds=20))
+    assert len(bot.messenger.cards_for("ana")) == 1

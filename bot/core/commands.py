@@ -122,7 +122,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "pause",
         "Pause daily practices (for some days, or until /resume)",
-        "Daily practices stop for the days you give, or until you /resume.",
+        "Daily practices stop for the days you give, or until you /resume. The days count "
+        "from today, or from tomorrow once today's practice has come.",
         Personal(lambda call, person: people.pause(person, call.ctx, call.args)),
         arguments=(
             Argument(

@@ -166,10 +166,20 @@ def today(session: Session, ctx: Context, person: Person) -> Outcome:
         intro = f"Today's practice · {day:%A %d %B}:"
     else:
         intro = f"Here is today's practice again · {day:%A %d %B}:"
+        settle_snooze(delivery)
     conversation.focus_on(person, FocusKind.DELIVERY, delivery.id, ctx.clock.now())
     outcome = Outcome()
     outcome.replies.append(card_for(ctx, delivery, intro))
     return outcome
+
+
+def settle_snooze(delivery: Delivery) -> None:
+    """A snoozed practice promised to come back; once the person has it again (/today)
+    or has answered it, sending it once more would remind them of something done. A
+    snoozed row is one already sent and pending again: it goes back to sent. One the
+    sender has already taken is on its way, and is left to arrive."""
+    if delivery.status == "pending" and delivery.sent_at is not None:
+        delivery.status = "sent"
 
 
 def own_delivery(session: Session, person: Person, delivery_id: int) -> Delivery | None:

@@ -504,7 +504,10 @@ def pause(person: Person, ctx: Context, args: str) -> Outcome:
         ) from None
     if not 1 <= days <= 365:
         raise InputError("Pause for 1 to 365 days, or type /pause alone to pause until /resume.")
-    person.paused_until = today + timedelta(days=days - 1)
+    # A day whose practice has come is over as far as a pause goes: count from tomorrow.
+    done_today = person.last_practice_date is not None and person.last_practice_date >= today
+    first = today + timedelta(days=1) if done_today else today
+    person.paused_until = first + timedelta(days=days - 1)
     reschedule(person, ctx.clock.now())
     return Outcome().say(
         f"Paused for {days} day{'s' if days != 1 else ''}. " + describe_next(person)

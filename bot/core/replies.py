@@ -23,7 +23,7 @@ from bot.core.conversation import FocusKind, Question
 from bot.core.couples import partner_of
 from bot.core.crisis import sounds_like_crisis
 from bot.core.crypto import owner_tag
-from bot.core.deliveries import RECENT_DAYS, latest_delivery, own_delivery
+from bot.core.deliveries import RECENT_DAYS, latest_delivery, own_delivery, settle_snooze
 from bot.core.messages import Button, Keyboard, Outcome, Text
 from bot.core.parsing import InputError
 from bot.core.people import zone_of
@@ -236,6 +236,8 @@ def _store(
         .values(last_reply_number=Person.last_reply_number + 1)
         .returning(Person.last_reply_number)
     ).scalar_one()
+    if found and isinstance(found.row, Delivery):
+        settle_snooze(found.row)  # answered: the snoozed copy need not come back
     session.add(
         Reply(
             person_id=person.id,

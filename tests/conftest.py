@@ -28,7 +28,7 @@ _NO_SHRINKING = [Phase.explicit, Phase.generate, Phase.target]
 settings.register_profile(
     "ci",
     derandomize=True,
-    max_examples=60,
+    max_examples=40,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=_RELAXED,

@@ -239,7 +239,11 @@ def test_snooze_sends_the_same_practice_an_hour_later(bot: Harness) -> None:
 
 @pytest.mark.parametrize(
     "meanwhile",
-    [["written while it was snoozed"], ["/today", "my answer to the question of the day"], ["/today"]],
+    [
+        ["written while it was snoozed"],
+        ["/today", "my answer to the question of the day"],
+        ["/today"],
+    ],
 )
 def test_a_snoozed_practice_answered_or_asked_for_meanwhile_does_not_come_back(
     bot: Harness, meanwhile: list[str]

@@ -84,6 +84,12 @@ class Person(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     next_due_date: Mapped[date | None] = mapped_column(Date)
     last_practice_date: Mapped[date | None] = mapped_column(Date)
+    # How deep practices may go: None as earned, "deeper" never brave, "gentle" gentle only.
+    depth_limit: Mapped[str | None] = mapped_column(String(8))
+    # The weekday (0 Monday) the weekly look-back comes, None when it is off (the default),
+    # and the day the last one was written, so it comes once a week.
+    lookback_weekday: Mapped[int | None] = mapped_column(Integer)
+    lookback_sent_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Invite(Base):
@@ -200,6 +206,27 @@ class Workshop(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     next_due_date: Mapped[date | None] = mapped_column(Date)
     ended_at: Mapped[datetime | None]
+    # Held by /workshop pause until /workshop resume; nothing is posted meanwhile.
+    paused_at: Mapped[datetime | None]
+    # The facilitator's own program this workshop runs, when it is not the library's.
+    custom_program_id: Mapped[int | None] = mapped_column(
+        ForeignKey("custom_programs.id", name="fk_workshops_custom_program", ondelete="SET NULL")
+    )
+
+
+class CustomProgram(Base):
+    """A facilitator's own workshop program, sent to the bot as a YAML or JSON file and
+    checked like the library's; it belongs to its author, so forgetting them removes it."""
+
+    __tablename__ = "custom_programs"
+    __table_args__ = (UniqueConstraint("person_id", "program_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    program_id: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(80))
+    # The checked document: {"program": {...}, "practices": [...]}, as `content/` holds them.
+    document: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime]
 
 
 class WorkshopPost(Outbox, Base):
@@ -216,6 +243,8 @@ class WorkshopPost(Outbox, Base):
     day_number: Mapped[int] = mapped_column(Integer)
     practice_date: Mapped[date] = mapped_column(Date)
     practice_id: Mapped[str] = mapped_column(String(80))
+    # "day": the day's practice; "closing": the message after the last day.
+    kind: Mapped[str] = mapped_column(String(8), default="day", server_default="day")
 
 
 class Notice(Outbox, Base):

@@ -1,15 +1,15 @@
 """Tools for authors of the practice library: the checker and the JSON export.
 
 The checker holds the library to the rules an author cannot see by eye: every card fits
-both platforms, no two practices are near-copies, programs name real group practices, and
-no run of eight words is taken from the source articles. The articles themselves are not
+both platforms, programs name real group practices, no run of eight words is taken from the
+source articles, and the editorial rules of `bot.core.library_rules` (audience, duration,
+near-duplicates, ...) hold, since loading the catalog applies them. The articles themselves are not
 in this repository; `content/seed-fingerprints.txt` holds one-way hashes of their eight-word
 runs, which is enough to check against without shipping their text.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -43,16 +43,6 @@ MINIMUMS: dict[Theme, int] = {
     Theme.CONFLICT: 15,
     Theme.RESILIENCE: 15,
 }
-# Two practices whose content words overlap this much, or whose titles read this alike,
-# would feel like a repeat to the person receiving them.
-SIMILAR_WORDS = 0.30
-SIMILAR_TITLES = 0.90
-_STOP = frozenset(
-    "a an the and or but of to in on at for with your you it is be that this what one when as "
-    "if how do did does about into from by them they their just which who would could can so "
-    "not no yes than then there was were are me my we our its it's have has had more less "
-    "some any all each own out up down off over once only very too now".split()
-)
 
 
 def _words(text: str) -> list[str]:
@@ -87,33 +77,6 @@ def copied_runs(practice: Practice, fingerprints: set[str]) -> list[str]:
         for i in range(len(words) - RUN_LENGTH + 1)
         if _run_hash(words[i : i + RUN_LENGTH]) in fingerprints
     ]
-
-
-def _content_words(practice: Practice) -> set[str]:
-    text = " ".join([*practice.steps, practice.question])
-    return {w.rstrip("s") for w in _words(text) if w not in _STOP and len(w) > 2}
-
-
-def near_duplicates(practices: list[Practice]) -> list[tuple[Practice, Practice, str]]:
-    words = {p.id: _content_words(p) for p in practices}
-    found = []
-    for index, first in enumerate(practices):
-        # One matcher per practice: difflib indexes its second sequence once, not per pair.
-        titles = difflib.SequenceMatcher(None, autojunk=False)
-        titles.set_seq2(first.title.lower())
-        for second in practices[index + 1 :]:
-            a, b = words[first.id], words[second.id]
-            overlap = len(a & b) / len(a | b) if a | b else 0.0
-            titles.set_seq1(second.title.lower())
-            if overlap >= SIMILAR_WORDS:
-                found.append((first, second, f"{overlap:.0%} of their words are the same"))
-            elif (
-                titles.real_quick_ratio() >= SIMILAR_TITLES
-                and titles.quick_ratio() >= SIMILAR_TITLES
-                and titles.ratio() >= SIMILAR_TITLES
-            ):
-                found.append((first, second, "their titles read almost the same"))
-    return found
 
 
 @dataclass
@@ -170,8 +133,6 @@ def check_content(content_dir: Path | None = None, seeds_dir: Path | None = None
             problem(practice, f"longer than Telegram's {TELEGRAM_LIMIT} characters")
         if len(render_markdown(card)) > DISCORD_LIMIT:
             problem(practice, f"longer than Discord's {DISCORD_LIMIT} characters")
-    for first, second, reason in near_duplicates(practices):
-        problem(first, f"too close to {second.id} ({where.get(second.id, '?')}): {reason}")
     for theme, minimum in MINIMUMS.items():
         count = sum(1 for p in practices if p.theme is theme)
         if count < minimum:
@@ -188,9 +149,12 @@ def summary_line(catalog: Catalog) -> str:
     per_depth = ", ".join(
         f"{depth.value} {sum(1 for p in practices if p.depth is depth)}" for depth in Depth
     )
-    groups = sum(1 for p in practices if Audience.GROUP in p.audiences)
+    per_audience = ", ".join(
+        f"{audience.value} {sum(1 for p in practices if audience in p.audiences)}"
+        for audience in Audience
+    )
     return (
-        f"{len(practices)} practices ({per_theme}; {per_depth}; {groups} for groups), "
+        f"{len(practices)} practices ({per_theme}; {per_depth}; {per_audience}), "
         f"{len(catalog.programs)} programs"
     )
 

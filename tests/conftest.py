@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from bot.core.catalog import Catalog, load_catalog
 from bot.core.clock import ManualClock
@@ -19,6 +19,30 @@ from bot.core.service import Core
 from db.models import Base
 from db.session import Database
 from tests.harness import Harness
+
+
+def _own_postgres_database() -> None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (`<name>_gw0`, ...),
+    made from TEST_DATABASE_URL on first use, and TEST_DATABASE_URL points at it for
+    everything in that worker, the bot processes some tests start included: the tests
+    empty and rebuild their database, so two workers must never share one."""
+    url, worker = os.environ.get("TEST_DATABASE_URL"), os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return
+    base = make_url(url)
+    own = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own}
+        )
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{own}"'))
+    admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = base.set(database=own).render_as_string(hide_password=False)
+
+
+_own_postgres_database()
 
 # Property tests (tests/test_properties.py). "ci", the default, runs the same examples every
 # time and reports a failure as found; "minimise" runs those same examples and shrinks a

@@ -38,6 +38,10 @@ As strict as Discord about message delivery, so delivery code meets Discord's li
   held past the client's patience, or a port that refuses connections for a while.
 * Inspection: ``dm_counts()`` and ``message_times()`` count and time the messages the bot
   created, to measure duplicates and rates.
+* Attachments: a person's DM can carry files (``dm(..., files=...)``), up to
+  ``attachment_size_limit`` each. As on Discord's CDN, an attachment URL is signed and
+  expires (``?ex=<hex unix time>&is=<hex>&hm=<signature>``): the file is served only at
+  that exact URL before it expires, and anything else is a 404.
 * Shards: ``GET /gateway/bot`` recommends ``shard_count`` shards; each IDENTIFY with
   ``shard: [id, count]`` gets its own session; DMs go to shard 0, guild events to shard
   ``(guild_id >> 22) % count``.
@@ -281,6 +285,8 @@ class FakeDiscord:
     heartbeat_interval_ms: int = 1000
     callback_deadline: float = 3.0  # Discord forgets an unanswered interaction after 3 s
     attachment_size_limit: int = 10 * 1024 * 1024
+    # How long a signed attachment URL works (Discord's last about a day).
+    attachment_url_lifetime: float = 24 * 3600.0
     # A POST /channels/{id}/messages with ``nonce`` and ``enforce_nonce: true`` returns the
     # message created with the same nonce in the same channel within this many seconds.
     nonce_window: float = 300.0
@@ -317,6 +323,8 @@ class FakeDiscord:
         self._messages: dict[int, dict[str, Any]] = {}
         self._posted: dict[int, list[int]] = {}  # channel id -> ids of messages the bot posted
         self._attachments: dict[int, bytes] = {}
+        self._cdn_key = secrets.token_bytes(16)
+        self.attachment_downloads = 0
         self._interactions: dict[int, _Interaction] = {}
         self._by_token: dict[str, _Interaction] = {}
         self._modals: dict[str, tuple[_Interaction, dict[str, Any]]] = {}
@@ -701,10 +709,17 @@ class FakeDiscord:
         await self._dispatch_interaction(record)
         return str(record.id)
 
-    async def dm(self, user_id: int, content: str) -> None:
+    async def dm(
+        self, user_id: int, content: str, *, files: tuple[tuple[str, bytes], ...] = ()
+    ) -> None:
+        """A person's DM to the bot, with files attached as (file name, bytes)."""
         channel_id = self.dm_channel_id(user_id)
         author = self._public_user(user_id)
-        message = self._new_message(channel_id, {"content": content}, [], author=author)
+        attached = [
+            {"index": i, "filename": name, "data": data, "content_type": "application/x-yaml"}
+            for i, (name, data) in enumerate(files)
+        ]
+        message = self._new_message(channel_id, {"content": content}, attached, author=author)
         self._messages[int(message["id"])] = message
         self._channels[channel_id]["last_message_id"] = message["id"]
         await self._dispatch_message_create(message)
@@ -1280,7 +1295,7 @@ class FakeDiscord:
                 raise ApiError(413, 40005, "Request entity too large")
             attachment_id = self._snowflake()
             filename = entry.get("filename") or upload["filename"]
-            url = f"{self.url}/attachments/{channel_id}/{attachment_id}/{quote(filename)}"
+            url = self._signed_url(channel_id, attachment_id, filename)
             self._attachments[attachment_id] = upload["data"]
             attachment = {
                 "id": str(attachment_id),
@@ -1952,10 +1967,33 @@ class FakeDiscord:
         }
         return self._rate_limited(retry_after, headers, scope=scope)
 
+    def _signature(self, attachment_id: int, expires: int) -> str:
+        signed = f"{attachment_id}:{expires}".encode()
+        return hashlib.sha256(self._cdn_key + signed).hexdigest()
+
+    def _signed_url(self, channel_id: int, attachment_id: int, filename: str) -> str:
+        issued = int(time.time())
+        expires = int(issued + self.attachment_url_lifetime)
+        signature = self._signature(attachment_id, expires)
+        return (
+            f"{self.url}/attachments/{channel_id}/{attachment_id}/{quote(filename)}"
+            f"?ex={expires:x}&is={issued:x}&hm={signature}&"
+        )
+
     async def _attachment(self, request: web.Request) -> web.Response:
-        data = self._attachments.get(int(request.match_info["attachment"]))
-        if data is None:
-            return web.Response(status=404)
+        gone = web.Response(status=404, text="This content is no longer available.")
+        attachment_id = int(request.match_info["attachment"])
+        data = self._attachments.get(attachment_id)
+        try:
+            expires = int(request.query.get("ex", ""), 16)
+        except ValueError:
+            return gone
+        signed = secrets.compare_digest(
+            request.query.get("hm", ""), self._signature(attachment_id, expires)
+        )
+        if data is None or not signed or time.time() > expires:
+            return gone
+        self.attachment_downloads += 1
         return web.Response(body=data, content_type="application/octet-stream")
 
     @staticmethod

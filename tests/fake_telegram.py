@@ -12,7 +12,10 @@ It is as strict as Telegram where delivery code can go wrong:
 - one poller at a time, and no `getUpdates` while a webhook is set (HTTP 409);
 - scheduled faults (`fault()`): a gateway error before or after the message is stored,
   a response held past the client's timeout, refused connections;
-- chats that refuse every message (`reject_always()`).
+- chats that refuse every message (`reject_always()`);
+- files a person sends (`document()`): `getFile` gives a file path for up to 20 MB (bots
+  may not download more: HTTP 400 "file is too big"), valid for an hour, and the file is
+  downloaded from `/file/bot<token>/<file_path>` (404 for any other path).
 
 Serve it with `await fake.start()` (needed for "refuse", which closes the listening socket)
 or with `tests.telegram_world.serve_fake(fake)`, which serves `fake.app()`.
@@ -53,6 +56,10 @@ TOKEN = "424242:TEST-token-for-the-fake-server"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
+# https://core.telegram.org/bots/api#getfile: bots download files of up to 20 MB, through
+# a link valid for at least an hour.
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+FILE_LINK_LIFETIME = 3600.0
 GROUP_PERIOD = 60.0  # seconds over which `group_rate_limit` sends are allowed
 
 # Methods that send a message, besides every `send*`: all of them count against flood limits.
@@ -370,12 +377,18 @@ class FakeTelegram:
     _port: int = 0
     _refusal_end: asyncio.TimerHandle | None = None
     _serving: asyncio.Task[None] | None = None
+    # file_id -> (file name, bytes) of files people sent; file path -> (file_id, issued at).
+    _files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    _file_paths: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # How many times the bot downloaded a file (the file path was fetched).
+    downloads: int = 0
 
     # --- server -------------------------------------------------------------------------
 
     def app(self) -> web.Application:
         application = web.Application()
         application.router.add_route("*", "/bot{token}/{method}", self._handle)
+        application.router.add_get("/file/bot{token}/{path:.*}", self._download)
         return application
 
     async def start(self) -> str:
@@ -773,6 +786,31 @@ class FakeTelegram:
             )
         return member
 
+    async def _m_getFile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self._files:
+            return self._error(400, "Bad Request: invalid file_id")
+        name, data = self._files[file_id]
+        if len(data) > DOWNLOAD_LIMIT:
+            return self._error(400, "Bad Request: file is too big")
+        path = f"documents/file_{len(self._file_paths)}{name[name.rfind('.') :]}"
+        self._file_paths[path] = (file_id, time.monotonic())
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(data),
+            "file_path": path,
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        issued = self._file_paths.get(request.match_info["path"])
+        if request.match_info["token"] != TOKEN or issued is None:
+            return self._error(404, "Not Found")
+        if time.monotonic() - issued[1] > FILE_LINK_LIFETIME:
+            return self._error(404, "Not Found: file link expired")
+        self.downloads += 1
+        return web.Response(body=self._files[issued[0]][1])
+
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
         return self._send(params, {"text": params.get("text", "")}, "text")
 
@@ -882,6 +920,43 @@ class FakeTelegram:
                 "from": BOT,
                 "text": "practice",
             }
+        self._push({"message": message})
+
+    def document(
+        self,
+        user_id: int,
+        name: str,
+        filename: str,
+        data: bytes,
+        *,
+        chat_id: int | None = None,
+        caption: str | None = None,
+    ) -> None:
+        """A file sent in the private chat (or in a group), as Telegram delivers it: the
+        message names the file (id, name, size, type); the bytes come only through getFile."""
+        chat = (
+            {"id": user_id, "type": "private", "first_name": name}
+            if chat_id is None
+            else {"id": chat_id, "type": "supergroup", "title": "Workshop group"}
+        )
+        self._contact(user_id, chat_id)
+        file_id = f"BQACAgQAAxkBAAI{len(self._files)}"
+        self._files[file_id] = (filename, data)
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.user(user_id, name),
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": filename,
+                "mime_type": "application/octet-stream",
+                "file_size": len(data),
+            },
+        }
+        if caption:
+            message["caption"] = caption
         self._push({"message": message})
 
     def location(self, user_id: int, name: str, latitude: float, longitude: float) -> None:

@@ -103,6 +103,14 @@ class World:
         self.fake.message(user, name, text, chat_id=chat, reply_to=reply_to)
         return await self._answer(where, before, expect, text)
 
+    async def send_file(
+        self, user: int, name: str, filename: str, data: bytes, *, expect: str
+    ) -> str:
+        """Send a file in the private chat; the bot's whole answer, containing `expect`."""
+        before = len(self.fake.sent(user))
+        self.fake.document(user, name, filename, data)
+        return await self._answer(user, before, expect, f"sending {filename}")
+
     async def press(self, user: int, name: str, data: str, *, expect: str) -> str:
         """Press a button; the bot's whole answer, which must contain `expect`."""
         before = len(self.fake.sent(user))

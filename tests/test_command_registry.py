@@ -77,7 +77,7 @@ def test_help_lists_what_works_here_and_names_what_works_in_a_group(bot: Harness
 def test_help_for_a_group_command_in_private_explains_it(bot: Harness) -> None:
     answer = bot.say("ana", "/help workshop")
     assert "I don't know" not in answer
-    assert answer.startswith("/workshop start|status|stop")
+    assert answer.startswith("/workshop start|status|pause|resume|skip|stop")
     assert "/workshop start [program] [HH:MM] [time zone]" in answer
     assert "works in a group chat" in answer and "administrators" in answer
     typed = bot.say("ana", "/workshop start")

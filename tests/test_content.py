@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 from bot.content_tools import check_content
 from bot.core.catalog import Audience, Catalog, Depth, default_content_dir
+from bot.core.messages import PracticeCard
+from bot.core.rendering import render_html, render_markdown, render_text
 from tests.test_terminal import run_cli
 
 
@@ -185,3 +188,48 @@ def test_a_broken_library_fails_the_cli_check(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "resilience.yaml: resilience-broken: field 'theme'" in result.stderr
     assert "content check failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_source_line_never_doubles_a_full_stop(catalog: Catalog) -> None:
+    practice = next(p for p in catalog.practices.values() if p.source == "blair")
+    card = PracticeCard(
+        practice=practice,
+        source=catalog.source_of(practice),
+        practice_date=date(2026, 11, 23),
+        delivery_id=1,
+    )
+    for drawn in (render_text(card), render_html(card), render_markdown(card)):
+        assert "Lisa Blair, M.A." in drawn and "M.A.." not in drawn
+    other = next(p for p in catalog.practices.values() if p.source == "cluff")
+    card = PracticeCard(
+        practice=other,
+        source=catalog.source_of(other),
+        practice_date=date(2026, 11, 23),
+        delivery_id=2,
+    )
+    assert render_text(card).endswith("by Stephanie Renee Cluff.")
+
+
+def test_the_checker_applies_the_library_rules(tmp_path: Path) -> None:
+    content = _library_copy(tmp_path)
+    _append(
+        content,
+        "playfulness.yaml",
+        """
+  - id: playfulness-staring-match
+    theme: playfulness
+    title: A staring match
+    steps: ["Next time you are both home, take turns staring for fifteen minutes."]
+    question: Who blinked?
+    minutes: 3
+    depth: gentle
+    for: [solo]
+    source: blair
+""",
+    )
+    result = run_cli(["content", "check", "--content", str(content)], tmp_path)
+    assert result.returncode == 1
+    problems = [line for line in result.stderr.splitlines() if "staring-match" in line]
+    assert any("field 'for': marked for solo" in line for line in problems)
+    assert any("field 'minutes': 3, but the steps speak of 15 minutes" in line for line in problems)
+    assert any("step 1 opens with “Next time”" in line for line in problems)

@@ -46,7 +46,14 @@ async def test_commands_are_synced_with_descriptions_and_permissions(world: Worl
     assert (
         int(workshop["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
     )
-    assert {o["name"] for o in workshop["options"]} == {"start", "status", "stop"}
+    assert {o["name"] for o in workshop["options"]} == {
+        "start",
+        "status",
+        "pause",
+        "resume",
+        "skip",
+        "stop",
+    }
     zone = next(o for o in names["settings"]["options"] if o["name"] == "zone")
     assert zone["autocomplete"] is True
 

@@ -20,14 +20,14 @@ import pytest
 from sqlalchemy import select, text, update
 
 from bot.core.catalog import Catalog
-from bot.core.context import Incoming
+from bot.core.context import Incoming, Upload
 from bot.core.crypto import owner_tag
 from bot.core.messages import Document, Outcome, PracticeCard
 from bot.core.texts import SHARE_NOTE
 from db.maintenance import vacuum
 from db.models import Base, Delivery, Notice, Person
 from db.session import sqlite_path
-from tests.harness import PLATFORM, Harness
+from tests.harness import PLATFORM, Harness, as_text
 from tests.test_terminal import run_cli
 
 GROUP = "-100424242"
@@ -47,6 +47,18 @@ ANA_SECRET = "the lighthouse keeper of my heart is tired tonight"
 ANA_NOTE = "a note about the teapot, before any practice"
 ANA_SHARED = "I loved the walk by the canal with you today"
 BEN_SHARED = "thank you for the soup, it was exactly right"
+# Ana's own workshop program, as a facilitator sends it (a file in her private chat).
+ANA_PROGRAM_TITLE = "Quillonmere canal-side lunches"
+ANA_PROGRAM = f"""
+program:
+  id: canal-lunches
+  title: {ANA_PROGRAM_TITLE}
+  description: One lunchtime practice.
+  days:
+    - practice: playfulness-inside-joke-revival
+      title: An old joke
+      description: Bring one back at lunch.
+""".encode()
 
 
 @dataclass
@@ -87,6 +99,9 @@ def couple_with_history(bot: Harness, *, share: bool = True, zone: str = "UTC") 
     scene.onboard(BEN)
     scene.text(ANA, ANA_NOTE)
     scene.codes += [scene.invite(ANA), scene.invite(ANA)]  # the first one expired, unused
+    upload = Upload("canal.yaml", len(ANA_PROGRAM), ANA_PROGRAM)
+    incoming = Incoming(PLATFORM, ANA.user_id, ANA.name, "", document=upload)
+    assert "Saved your program" in as_text(bot.core.handle_sync(incoming).replies[0])
     scene.say(ANA, "/workshop start lighten-up 06:01 UTC", chat=GROUP)
     bot.clock.advance(timedelta(hours=3))
     bot.tick()  # Ben's daily practice and the workshop's first post go out
@@ -137,9 +152,10 @@ def everything_naming(bot: Harness, needles: list[str]) -> list[tuple[str, str, 
 
 def test_forget_leaves_nothing_of_the_person_in_any_table(bot: Harness) -> None:
     scene = couple_with_history(bot)
-    needles = [ANA.user_id, ANA.name, *scene.codes]
+    needles = [ANA.user_id, ANA.name, ANA_PROGRAM_TITLE, *scene.codes]
     before = {(table, column) for table, column, _ in everything_naming(bot, needles)}
     assert {("people", "platform_user_id"), ("workshops", "started_by")} <= before
+    assert ("custom_programs", "document") in before
     assert ("invites", "code") in before
 
     assert "deleted" in scene.text(ANA, "/forget yes")
@@ -246,6 +262,9 @@ def test_export_holds_every_column_in_readable_form(bot: Harness, catalog: Catal
         "themes": ["individuality", "playfulness", "self-reflection"],
         "theme_labels": ["Individuality", "Playfulness", "Self-reflection"],
         "theme_weights": {},
+        "depth": "as you go (gentle first, deeper after a week, brave after about a month)",
+        "steering": "none",
+        "weekly_lookback": "off",
     }
     assert data["pairing"]["partner_display_name"] == BEN.name
     assert data["pairing"]["paired_since"] == local(start + timedelta(hours=3))

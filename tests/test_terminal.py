@@ -28,6 +28,7 @@ from bot.core.service import Core
 
 SCRIPT = Path(__file__).parent / "scripts" / "couple_week.txt"
 WORKSHOP_SCRIPT = Path(__file__).parent / "scripts" / "book_club_workshop.txt"
+SHAPED_SCRIPT = Path(__file__).parent / "scripts" / "workshop_pause_skip_close.txt"
 GROUP = "Book club (group)"
 CARD = re.compile(r"^(?:Today's practice|Here is today's practice again) · (.+):$")
 
@@ -155,6 +156,25 @@ def test_a_workshop_from_start_to_stop_in_the_terminal(tmp_path: Path) -> None:
     assert "You're back in your private chat with the bot." in ana
     journal = ana[ana.index("Your journal (only you can see this):") :]
     assert replies["Ana"] in journal
+
+
+def test_a_facilitator_pauses_skips_and_the_workshop_closes_in_the_terminal(
+    tmp_path: Path,
+) -> None:
+    result = run_cli(["try"], tmp_path, stdin=SHAPED_SCRIPT.read_text())
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    group = "\n".join(transcript(result.stdout, typed=True)[GROUP])
+    days = [line for line in group.splitlines() if line.startswith("Intimacy, not closeness · day")]
+    # Day 3 was skipped; the others came one a day, none while the workshop was paused.
+    assert [d.split(":")[0].rsplit(" ", 3)[1] for d in days] == ["1", "2", "4", "5", "6", "7"]
+    assert "is paused: nothing is posted here until" in group
+    assert "/workshop resume, if it is paused" in group  # /next-day while paused says why
+    assert "Day 3 of “Intimacy, not closeness”, “One wart, kindly”, is skipped." in group
+    closing = group[group.index("That was the last day of “Intimacy, not closeness”") :]
+    assert "6 days of practice posted here (skipped: 1 day)" in closing
+    assert "fewer than 3 people replied" in closing
+    assert group.count("That was the last day") == 1
 
 
 def _read_until(stream: IO[bytes], ending: bytes) -> bytes:

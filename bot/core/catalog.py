@@ -78,6 +78,8 @@ class Practice(BaseModel):
     audiences: frozenset[Audience] = Field(alias="for", min_length=1)
     source: str
     caution: str | None = Field(default=None, max_length=300)
+    # Ids of practices merged into this one: old deliveries and buttons still find it.
+    replaces: tuple[str, ...] = ()
 
     @field_validator("steps")
     @classmethod
@@ -124,7 +126,11 @@ class Catalog:
     files: dict[str, str] = field(default_factory=dict)
 
     def get(self, practice_id: str) -> Practice | None:
-        return self.practices.get(practice_id)
+        """The practice with this id, or the one that replaced it when it was retired."""
+        found = self.practices.get(practice_id)
+        if found is None:
+            found = next((p for p in self.practices.values() if practice_id in p.replaces), None)
+        return found
 
     def source_of(self, practice: Practice) -> Source:
         return self.sources[practice.source]
@@ -233,6 +239,12 @@ def load_catalog(content_dir: Path | None = None) -> Catalog:
                     )
             programs[program.id] = program
 
+    if not problems:
+        # Imported here because the rules are written against this module's models.
+        from bot.core import library_rules
+
+        named = {**where, **dict.fromkeys(programs, programs_path.name)}
+        problems.extend(library_rules.problems(practices, programs, files=named))
     if problems:
         raise CatalogError(problems)
     return Catalog(practices=practices, sources=sources, programs=programs, files=where)

@@ -15,7 +15,17 @@ agree with this list.
 
 from __future__ import annotations
 
-from bot.core import couples, deliveries, people, privacy, replies, starting, workshops
+from bot.core import (
+    couples,
+    deliveries,
+    history,
+    people,
+    privacy,
+    program_files,
+    replies,
+    starting,
+    workshops,
+)
 from bot.core.command_help import explain, overview, style_for, unknown
 from bot.core.command_types import (
     Argument,
@@ -53,13 +63,18 @@ def _workshop(call: Call) -> Outcome:
     if call.args.strip().lower() not in {"", "help"}:
         return workshops.handle(call.session, call.ctx, call.incoming, call.args)
     about = explain(_BY_NAME["workshop"], style_for(call.incoming.platform), in_group=True)
-    return Outcome().say(f"{about}\n\nPrograms:\n{workshops.program_list(call.ctx)}")
+    incoming = call.incoming
+    own = program_files.of_starter(call.session, incoming.platform, incoming.user_id)
+    listed = workshops.program_list(call.ctx, [o.program for o in own])
+    return Outcome().say(f"{about}\n\nPrograms:\n{listed}")
 
 
 def _settings(call: Call, person: Person) -> Outcome:
     field, _, value = call.args.strip().partition(" ")
     if not field:
-        return Outcome().say(people.settings_summary(person), people.SETTINGS_BUTTONS)
+        partner = couples.partner_of(call.session, person)
+        summary = people.settings_summary(person, partner)
+        return Outcome().say(summary, people.settings_buttons(person))
     return people.apply_setting(person, call.ctx, field.lower(), value.strip())
 
 
@@ -67,9 +82,14 @@ def _zones(ctx: Context, typed: str) -> list[Choice]:
     return [Choice(zone, zone) for zone in zone_choices(typed)]
 
 
-def _programs(ctx: Context) -> list[Choice]:
+def _programs(ctx: Context, typed: str) -> list[Choice]:
+    """The library's programs matching what is typed; a facilitator's own program is
+    typed by its id (suggestions cannot know who is asking)."""
+    wanted = typed.strip().lower()
     return [
-        Choice(p.id, f"{p.title} ({len(p.days)} days)"[:100]) for p in ctx.catalog.programs.values()
+        Choice(p.id, f"{p.title} ({len(p.days)} days)"[:100])
+        for p in ctx.catalog.programs.values()
+        if wanted in f"{p.id} {p.title}".lower()
     ]
 
 
@@ -95,8 +115,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "settings",
-        "Your time, time zone, days and themes",
-        "Alone, it shows your settings with buttons to change them.",
+        "Your time, days, themes, depth, steering and weekly look-back",
+        "Alone, it shows your settings with buttons to change them. Depth: all (gentle first, "
+        "brave ones after a few weeks), no brave practices, or gentle only; with a partner the "
+        "stricter choice applies. Steering is what More/Less like this changed, in words. The "
+        "weekly look-back (off unless you pick a day) sends you, privately, the week's "
+        "practices and one question.",
         Personal(_settings),
         arguments=(
             Argument("time", "Time of day, such as 7:30, 19:00 or 7pm", keyword=True),
@@ -110,12 +134,36 @@ COMMANDS: tuple[Command, ...] = (
             Argument(
                 "themes", "Themes, such as playfulness,individuality (or all, core)", keyword=True
             ),
+            Argument(
+                "depth",
+                "How deep: all, no-brave or gentle",
+                Kind.CHOICE,
+                keyword=True,
+                choices=lambda ctx: [Choice(c, c) for c in people.DEPTH_CHOICES],
+            ),
+            Argument(
+                "steering",
+                "reset sets More/Less like this back to even",
+                Kind.CHOICE,
+                keyword=True,
+                choices=lambda ctx: [Choice("reset", "reset")],
+            ),
+            Argument(
+                "lookback",
+                "A weekday for the weekly look-back, or off",
+                Kind.CHOICE,
+                keyword=True,
+                choices=lambda ctx: [Choice(d, d) for d in (*people.WEEKDAYS, "off")],
+            ),
         ),
         typed="Or type them:\n"
         "/settings time 7:30 (also 7pm, 19:00)\n"
         "/settings zone Europe/Berlin (also UTC, or a city such as Berlin)\n"
         "/settings days mon-fri (or daily, sat,sun)\n"
-        "/settings themes playfulness,individuality (or all, core)",
+        "/settings themes playfulness,individuality (or all, core)\n"
+        "/settings depth no-brave (or all, gentle)\n"
+        "/settings steering reset\n"
+        "/settings lookback sunday (any weekday, or off)",
         slash="Or fill in any of its options, several at once; the zone option suggests "
         "time zones as you type.",
     ),
@@ -189,6 +237,23 @@ COMMANDS: tuple[Command, ...] = (
             ),
         ),
         typed="/journal 2 shows older replies.",
+    ),
+    Command(
+        "history",
+        "Your practices of the last two weeks: reread, reply, bring back",
+        "Lists your daily practices of the last two weeks, newest first, a week to a page, each "
+        "with its day and whether you replied, shared, skipped or have not answered it yet. "
+        "Its buttons show one again, make your next message a reply to it (not to the newest), "
+        "or bring back one you skipped.",
+        Personal.of(history.history),
+        arguments=(
+            Argument(
+                "page", "1 for the latest week, 2 for the week before", Kind.NUMBER, maximum=2
+            ),
+        ),
+        typed="/history 2 shows the week before. The buttons type /history reread #12, "
+        "/reply #12 and /history back #12 for you.",
+        slash="With page: 2 it shows the week before.",
     ),
     Command(
         "share",
@@ -288,7 +353,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "skip",
         "Skip today's practice",
-        "Sets today's practice aside, as the Skip button under it does.",
+        "Sets today's practice aside, as the Skip button under it does. /history brings a "
+        "skipped practice back.",
         Personal.of(deliveries.skip),
         trailing=Trailing.PRACTICE_THEN_WORDS,
     ),
@@ -302,25 +368,46 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "more",
         "More practices like today's",
-        "Gives the theme of your latest practice more weight in what comes next.",
+        "Gives the theme of your latest practice more weight in what comes next, once per "
+        "practice; /settings shows your steering in words and resets it.",
         Personal(lambda c, p: deliveries.steer(c.session, c.ctx, p, c.args, more=True)),
         trailing=Trailing.PRACTICE_THEN_WORDS,
     ),
     Command(
         "less",
         "Fewer practices like today's",
-        "Gives the theme of your latest practice less weight in what comes next.",
+        "Gives the theme of your latest practice less weight in what comes next, once per "
+        "practice; /settings shows your steering in words and resets it.",
         Personal(lambda c, p: deliveries.steer(c.session, c.ctx, p, c.args, more=False)),
         trailing=Trailing.PRACTICE_THEN_WORDS,
+    ),
+    Command(
+        "programs",
+        "Your own workshop programs: list or delete them",
+        "To bring your own workshop program, send me its file in this private chat: a .yaml, "
+        ".yml or .json file of up to 64 KB, written like the library's programs, with your own "
+        "practices under “practices” (the README shows one). I check it as I check the library "
+        "and list every problem, or keep it, for you alone: start it in a group you run with "
+        "/workshop start ID. Sending a program with the same id replaces it. /programs lists "
+        "yours; deleting one ends any workshop running it, and the group is told.",
+        General(lambda c: program_files.handle(c.session, c.ctx, c.incoming, c.args)),
+        arguments=(
+            Argument("delete", "The id of one of your programs, to delete it", keyword=True),
+        ),
+        typed="/programs delete lunch-breaks deletes your program lunch-breaks.",
+        slash="With delete: lunch-breaks it deletes your program lunch-breaks. Send the file "
+        "itself in a direct message to me, as an attachment.",
     ),
     Command(
         "workshop",
         "Run a multi-day workshop in this chat",
         "A workshop posts one practice a day in the chat; members reply privately, and the chat "
-        "never sees anyone's words. You see only how many replied each day.",
+        "never sees anyone's words. You see only how many replied each day. After the last "
+        "day the chat gets a closing message with counts only. Besides the library's "
+        "programs you can run your own: send it to me in a private chat (/help programs).",
         General(_workshop),
-        typed="For example: /workshop start lighten-up 19:00 Europe/Berlin. /workshop alone "
-        "lists the programs.",
+        typed="For example: /workshop start lighten up 19:00 Europe/Berlin (a program's id "
+        "or title). /workshop alone lists the programs.",
         slash="For example: /workshop start, with program: Lighten up, time: 19:00 and zone: "
         "Europe/Berlin.",
         where=Where.GROUP,
@@ -330,7 +417,11 @@ COMMANDS: tuple[Command, ...] = (
                 "start",
                 "Start a workshop in this chat",
                 (
-                    Argument("program", "Which program", Kind.CHOICE, choices=_programs),
+                    Argument(
+                        "program",
+                        "A library program, or the id of one of your own (/programs)",
+                        suggest=_programs,
+                    ),
                     Argument("time", "Time of day to post, such as 19:00", placeholder="HH:MM"),
                     Argument(
                         "zone",
@@ -340,7 +431,10 @@ COMMANDS: tuple[Command, ...] = (
                     ),
                 ),
             ),
-            Subcommand("status", "How many people replied each day"),
+            Subcommand("status", "How many people replied each day, and what comes next"),
+            Subcommand("pause", "Hold the workshop: nothing is posted until it is resumed"),
+            Subcommand("resume", "Continue a paused workshop at its time, today or tomorrow"),
+            Subcommand("skip", "Move past the next day without posting it"),
             Subcommand("stop", "Stop this chat's workshop"),
         ),
     ),

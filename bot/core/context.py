@@ -14,6 +14,9 @@ from bot.core.crypto import ReplyCipher
 MAX_REPLY_CHARS = 4096
 INVITE_LIFETIME = timedelta(hours=48)
 SNOOZE = timedelta(hours=1)
+# The largest file the bot takes (a facilitator's program): a long program with its own
+# practices is a few kilobytes, so adapters do not fetch anything bigger.
+UPLOAD_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,16 @@ class Coordinates:
 
     latitude: float = field(repr=False)
     longitude: float = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a person sent. `content` is None when the adapter did not fetch it: bigger
+    than `UPLOAD_LIMIT`, or sent in a group, where the bot keeps nothing."""
+
+    name: str
+    size: int
+    content: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -63,3 +76,5 @@ class Incoming:
     member_of: str | None = None
     # A location the person shared (Telegram), with empty `text`: it sets their time zone.
     location: Coordinates | None = None
+    # A file sent with the message (a facilitator's program); `text` is its caption.
+    document: Upload | None = None

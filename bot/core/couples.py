@@ -16,6 +16,7 @@ from bot.core import notices
 from bot.core.context import INVITE_LIFETIME, Context
 from bot.core.messages import Outcome, Recipient
 from bot.core.parsing import InputError
+from bot.core.people import together_lines
 from db.models import Assignment, Couple, Invite, Person
 
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -141,7 +142,7 @@ def join(session: Session, ctx: Context, person: Person, code_text: str) -> Outc
     outcome = Outcome().say(
         f"You're paired with {inviter.display_name}. From now on you both get the same "
         "practice on the same day, each at your own time. Your replies stay private unless "
-        "you /share one."
+        "you /share one.\n\n" + together(person, inviter)
     )
     notices.queue(
         session,
@@ -149,9 +150,14 @@ def join(session: Session, ctx: Context, person: Person, code_text: str) -> Outc
         outcome,
         inviter,
         f"{person.display_name} joined you. From now on you both get the same practice on the "
-        "same day, each at your own time.",
+        "same day, each at your own time.\n\n" + together(inviter, person),
     )
     return outcome
+
+
+def together(person: Person, partner: Person) -> str:
+    """Which themes (and depth) the couple gets and why, so nobody is surprised later."""
+    return " ".join(together_lines(person, partner)) + " /settings shows and changes yours."
 
 
 def end_couple(session: Session, ctx: Context, person: Person, outcome: Outcome) -> bool:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.core import conversation
+from bot.core import conversation, lookback
 from bot.core.catalog import Audience, Practice
 from bot.core.cleaning import small_number
 from bot.core.context import SNOOZE, Context
@@ -22,15 +22,17 @@ from bot.core.couples import owner_key, partner_of
 from bot.core.messages import Button, Keyboard, Outcome, PracticeCard
 from bot.core.parsing import InputError
 from bot.core.people import (
+    depth_limit_of,
     due_instant_today,
     is_paused_on,
     reschedule,
+    steering_now,
     themes_of,
     today_for,
     zone_of,
 )
 from bot.core.schedule import local_date
-from bot.core.selection import adjust_weight, choose_practice
+from bot.core.selection import adjust_weight, choose_practice, together_themes
 from db.models import Assignment, Delivery, Person
 from db.session import insert_unless_present
 
@@ -39,10 +41,18 @@ log = logging.getLogger(__name__)
 RECENT_DAYS = 7
 
 
-def practice_buttons(delivery_id: int) -> Keyboard:
+def practice_buttons(delivery_id: int, *, today: bool = True, skipped: bool = False) -> Keyboard:
+    """A card's buttons. Shown again from /history, an older practice cannot be snoozed
+    (only today's comes back later) and a skipped one offers to be brought back."""
+    aside = (
+        Button("Bring back", f"/history back #{delivery_id}")
+        if skipped
+        else Button("Skip", f"/skip #{delivery_id}")
+    )
+    later = (Button("Snooze 1 h", f"/snooze #{delivery_id}"),) if today else ()
     return (
         (Button("Reply privately", f"/reply #{delivery_id}"),),
-        (Button("Skip", f"/skip #{delivery_id}"), Button("Snooze 1 h", f"/snooze #{delivery_id}")),
+        (aside, *later),
         (
             Button("More like this", f"/more #{delivery_id}"),
             Button("Less like this", f"/less #{delivery_id}"),
@@ -50,7 +60,9 @@ def practice_buttons(delivery_id: int) -> Keyboard:
     )
 
 
-def card_for(ctx: Context, delivery: Delivery, intro: str = "") -> PracticeCard:
+def card_for(
+    ctx: Context, delivery: Delivery, intro: str = "", buttons: Keyboard | None = None
+) -> PracticeCard:
     practice = practice_of(ctx, delivery)
     return PracticeCard(
         practice=practice,
@@ -58,7 +70,7 @@ def card_for(ctx: Context, delivery: Delivery, intro: str = "") -> PracticeCard:
         practice_date=delivery.practice_date,
         delivery_id=delivery.id,
         intro=intro,
-        buttons=practice_buttons(delivery.id),
+        buttons=practice_buttons(delivery.id) if buttons is None else buttons,
     )
 
 
@@ -72,14 +84,17 @@ def practice_of(ctx: Context, delivery: Delivery) -> Practice:
     return practice
 
 
-def _history(session: Session, person: Person, partner: Person | None) -> list[str]:
+def _history(session: Session, ctx: Context, person: Person, partner: Person | None) -> list[str]:
+    """The practices the couple has met, by their ids today: one met under an id since
+    merged into another (`replaces` in the library) counts as the one it became, so it
+    does not come back under its new name."""
     ids = [person.id] + ([partner.id] if partner else [])
     rows = session.scalars(
         select(Delivery.practice_id)
         .where(Delivery.person_id.in_(ids))
         .order_by(Delivery.practice_date, Delivery.id)
     )
-    return list(rows)
+    return [found.id if (found := ctx.catalog.get(row)) else row for row in rows]
 
 
 def assign(session: Session, ctx: Context, person: Person, day: date) -> str:
@@ -93,7 +108,9 @@ def assign(session: Session, ctx: Context, person: Person, day: date) -> str:
     if existing is not None and ctx.catalog.get(existing) is not None:
         return existing
     partner = partner_of(session, person)
-    themes = set(themes_of(person)) | (set(themes_of(partner)) if partner else set())
+    themes = themes_of(person)
+    if partner is not None:
+        themes = together_themes(themes, themes_of(partner))
     weights = dict(person.theme_weights)
     if partner is not None:
         for theme, weight in partner.theme_weights.items():
@@ -102,9 +119,10 @@ def assign(session: Session, ctx: Context, person: Person, day: date) -> str:
         ctx.catalog,
         audience=Audience.COUPLE if partner else Audience.SOLO,
         themes=themes,
-        history=_history(session, person, partner),
+        history=_history(session, ctx, person, partner),
         weights=weights,
         seed=f"{key}:{day.isoformat()}",
+        depth_limit=depth_limit_of(person, partner),
     )
     if existing is not None:
         row = session.scalar(
@@ -195,8 +213,8 @@ def find_delivery(session: Session, ctx: Context, person: Person, args: str) -> 
         delivery = own_delivery(session, person, number) if number else None
         if delivery is None:
             raise InputError(
-                "That practice is no longer in your history. /today gives you today's, and "
-                "its buttons act on it."
+                "That practice is no longer in your history. /history lists your recent "
+                "ones, and /today gives you today's."
             )
         return delivery
     latest = latest_delivery(session, ctx, person)
@@ -205,16 +223,16 @@ def find_delivery(session: Session, ctx: Context, person: Person, args: str) -> 
     return latest
 
 
+# A practice the person has seen, including one snoozed to come back later (and one whose
+# sending ended in doubt): what free text may answer and what /history lists.
+SEEN = or_(Delivery.sent_at.is_not(None), Delivery.status == "uncertain")
+
+
 def latest_delivery(session: Session, ctx: Context, person: Person) -> Delivery | None:
     since = today_for(person, ctx) - timedelta(days=RECENT_DAYS)
     return session.scalar(
         select(Delivery)
-        .where(
-            Delivery.person_id == person.id,
-            Delivery.practice_date >= since,
-            # Anything the person has seen, including one snoozed to come back later.
-            or_(Delivery.sent_at.is_not(None), Delivery.status == "uncertain"),
-        )
+        .where(Delivery.person_id == person.id, Delivery.practice_date >= since, SEEN)
         .order_by(Delivery.practice_date.desc(), Delivery.id.desc())
         .limit(1)
     )
@@ -223,7 +241,10 @@ def latest_delivery(session: Session, ctx: Context, person: Person) -> Delivery 
 def skip(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
     delivery = find_delivery(session, ctx, person, args)
     delivery.status = "skipped"
-    return Outcome().say("Skipped. No need to explain; see you next time.")
+    return Outcome().say(
+        "Skipped. No need to explain; see you next time. Changed your mind? /history brings "
+        "it back."
+    )
 
 
 def snooze(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
@@ -238,13 +259,20 @@ def snooze(session: Session, ctx: Context, person: Person, args: str) -> Outcome
 
 
 def steer(session: Session, ctx: Context, person: Person, args: str, *, more: bool) -> Outcome:
+    """More or less like this moves the theme's weight once per card: a second tap of the
+    same button changes nothing, and the other button takes the first tap back."""
     delivery = find_delivery(session, ctx, person, args)
     theme = practice_of(ctx, delivery).theme
-    person.theme_weights = adjust_weight(person.theme_weights, theme, more)
-    delivery.feedback = "more" if more else "less"
-    if more:
-        return Outcome().say(f"Noted: a little more {theme.label.lower()} from now on.")
-    return Outcome().say(f"Noted: a little less {theme.label.lower()} from now on.")
+    choice = "more" if more else "less"
+    wording = f"a little {choice} {theme.label.lower()}"
+    if delivery.feedback == choice:
+        return Outcome().say(f"Already noted for this practice: {wording}. " + steering_now(person))
+    weights = person.theme_weights
+    if delivery.feedback in {"more", "less"}:  # the other button's tap, taken back
+        weights = adjust_weight(weights, theme, more)
+    person.theme_weights = adjust_weight(weights, theme, more)
+    delivery.feedback = choice
+    return Outcome().say(f"Noted: {wording} from now on. " + steering_now(person))
 
 
 # --- The scheduler's side -------------------------------------------------------------
@@ -274,6 +302,7 @@ def plan_due(session: Session, ctx: Context, platform: str, limit: int) -> tuple
             written += 1
         elif day is not None:
             person.last_practice_date = max(day, person.last_practice_date or day)
+        written += lookback.plan(session, ctx, person, now)
         reschedule(person, now)
     return len(people), written
 
@@ -293,6 +322,8 @@ def _day_to_deliver(person: Person, now: datetime) -> date | None:
         if done_today or not chosen_today or due_instant_today(person, today) > now:
             return None
         due_day = today
+    if due_day > today:
+        return None  # woken for the weekly look-back; the practice comes on its own day
     if is_paused_on(person, due_day) or person.stopped:
         return None
     return due_day

@@ -25,10 +25,21 @@ from bot.core.couples import display_code, owner_key, partner_of
 from bot.core.crypto import owner_tag
 from bot.core.messages import Document, Outcome
 from bot.core.parsing import format_days, mask_to_days
-from bot.core.people import PAUSED_INDEFINITELY, themes_of, zone_of
+from bot.core.people import (
+    DEPTH_WORDS,
+    PAUSED_INDEFINITELY,
+    depth_limit_of,
+    due_instant_today,
+    lookback_words,
+    themes_of,
+    zone_of,
+)
+from bot.core.selection import steering_in_words
+from bot.core.workshops import practice_named, program_of, tally
 from db.models import (
     Assignment,
     Couple,
+    CustomProgram,
     Delivery,
     Invite,
     Notice,
@@ -94,8 +105,12 @@ class _Reader:
     def practice(self, practice_id: str | None) -> Practice | None:
         return self.ctx.catalog.get(practice_id) if practice_id else None
 
-    def practice_fields(self, practice_id: str | None) -> dict[str, Any]:
-        found = self.practice(practice_id)
+    def practice_fields(
+        self, practice_id: str | None, found: Practice | None = None
+    ) -> dict[str, Any]:
+        """`found` when the caller knows the practice better than the library does (a
+        facilitator's own, which only its workshop can name)."""
+        found = found or self.practice(practice_id)
         return {
             "practice_id": practice_id or None,
             "practice_title": found.title if found else None,
@@ -158,6 +173,15 @@ def export_data(session: Session, ctx: Context, person: Person) -> dict[str, Any
             )
         ],
         "workshops_started": _workshops(session, read, person),
+        # Their own workshop programs, as they sent them (checked): the file can be sent again.
+        "my_programs": [
+            {"sent_at": read.when(row.created_at), **row.document}
+            for row in session.scalars(
+                select(CustomProgram)
+                .where(CustomProgram.person_id == person.id)
+                .order_by(CustomProgram.program_id)
+            )
+        ],
         "practice_calendar": [
             {"practice_date": a.practice_date.isoformat(), **read.practice_fields(a.practice_id)}
             for a in session.scalars(
@@ -223,7 +247,9 @@ def _person(read: _Reader, person: Person) -> dict[str, Any]:
         "unreachable": person.unreachable,
         "stopped": person.stopped,
         "paused_until": _paused(person.paused_until),
-        "next_practice_due_at": read.when(person.next_due_at),
+        "next_practice_due_at": read.when(
+            due_instant_today(person, person.next_due_date) if person.next_due_date else None
+        ),
         "next_practice_date": _day(person.next_due_date),
         "last_practice_date": _day(person.last_practice_date),
         "replies_numbered_so_far": person.last_reply_number,
@@ -255,6 +281,9 @@ def _settings(person: Person) -> dict[str, Any]:
         "themes": [t.value for t in themes_of(person)],
         "theme_labels": [t.label for t in themes_of(person)],
         "theme_weights": person.theme_weights,
+        "depth": DEPTH_WORDS[depth_limit_of(person)],
+        "steering": steering_in_words(person.theme_weights) or "none",
+        "weekly_lookback": lookback_words(person),
     }
 
 
@@ -280,7 +309,8 @@ def _workshops(session: Session, read: _Reader, person: Person) -> list[dict[str
     )
     rows = []
     for workshop in found:
-        program = read.ctx.catalog.programs.get(workshop.program_id)
+        program = program_of(read.ctx, workshop)
+        posted, skipped = tally(session, workshop)
         rows.append(
             {
                 "chat_id": workshop.chat_id,
@@ -289,32 +319,43 @@ def _workshops(session: Session, read: _Reader, person: Person) -> list[dict[str
                 "time": workshop.local_time,
                 "time_zone": workshop.timezone,
                 "started_at": read.when(workshop.created_at),
-                "state": "running" if workshop.ended_at is None else "ended",
+                "state": _workshop_state(workshop),
                 "ended_at": read.when(workshop.ended_at),
-                "days_posted": workshop.next_day - 1,
+                "days_posted": posted,
+                "days_skipped": skipped,
             }
         )
     return rows
 
 
+def _workshop_state(workshop: Workshop) -> str:
+    if workshop.ended_at is not None:
+        return "ended"
+    return "paused" if workshop.paused_at is not None else "running"
+
+
 def _replies(session: Session, read: _Reader, person: Person) -> list[dict[str, Any]]:
     tag = owner_tag(person.id)
     rows = session.execute(
-        select(Reply, Workshop.program_id)
+        select(Reply, Workshop, Delivery.practice_date)
+        .outerjoin(Delivery, Delivery.id == Reply.delivery_id)
         .outerjoin(WorkshopPost, WorkshopPost.id == Reply.workshop_post_id)
         .outerjoin(Workshop, Workshop.id == WorkshopPost.workshop_id)
         .where(Reply.person_id == person.id)
         .order_by(Reply.number)
     ).all()
     replies = []
-    for reply, program_id in rows:
-        program = read.ctx.catalog.programs.get(program_id) if program_id else None
+    for reply, workshop, practice_date in rows:
+        program = program_of(read.ctx, workshop) if workshop is not None else None
+        practice = practice_named(session, read.ctx, reply.practice_id, reply.workshop_post_id)
         kind = "workshop reply" if reply.workshop_post_id else "reply"
         replies.append(
             {
                 "number": reply.number,
                 "kind": kind if reply.practice_id else "note",
-                **read.practice_fields(reply.practice_id),
+                **read.practice_fields(reply.practice_id, practice),
+                # The day of the daily practice it answers, which may be days before it.
+                "practice_date": practice_date.isoformat() if practice_date else None,
                 "workshop": program.title if program else None,
                 "written_at": read.when(reply.created_at),
                 "shared_at": read.when(reply.shared_at),
@@ -374,6 +415,9 @@ def journal_markdown(data: dict[str, Any]) -> str:
         lines += ["", f"## #{reply['number']} · {_readable(reply['written_at'])} · {title}"]
         if reply["workshop"]:
             lines += ["", f"*From the workshop “{reply['workshop']}”.*"]
+        if reply["practice_date"] and not reply["written_at"].startswith(reply["practice_date"]):
+            day = date.fromisoformat(reply["practice_date"])
+            lines += ["", f"*A reply to the practice of {day:%A %d %B %Y}.*"]
         if reply["practice_question"]:
             lines += ["", _quote(reply["practice_question"])]
         lines += ["", reply["text"]]

@@ -87,6 +87,9 @@ class Outcome:
     # For the person who acted only, never the group chat it came from: an adapter that
     # cannot answer privately there says how to open a private chat instead.
     private: bool = False
+    # For everyone in the chat it came from (a workshop paused): an adapter that answers
+    # only its asker there by default (Discord's ephemeral answers) answers openly.
+    for_everyone: bool = False
 
     def say(self, body: str, buttons: Keyboard = ()) -> Outcome:
         self.replies.append(Text(body, buttons))

@@ -17,6 +17,12 @@ from db.models import Notice, Person
 
 
 def queue(session: Session, ctx: Context, outcome: Outcome, to: Person, text: str) -> None:
+    write(session, ctx, to, text)
+    outcome.sends_queued = True
+
+
+def write(session: Session, ctx: Context, to: Person, text: str) -> None:
+    """The notice row alone, for the planner (the weekly look-back), whose sender runs on."""
     now = ctx.clock.now()
     session.add(
         Notice(
@@ -28,7 +34,6 @@ def queue(session: Session, ctx: Context, outcome: Outcome, to: Person, text: st
             attempts=0,
         )
     )
-    outcome.sends_queued = True
 
 
 def message_of(ctx: Context, notice: Notice) -> Text:

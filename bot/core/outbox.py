@@ -113,7 +113,7 @@ def claim(session: Session, ctx: Context, platform: str) -> Send | None:
             continue
         row.status = "sending"
         row.attempts += 1
-        return _send_for(ctx, row, who)
+        return _send_for(session, ctx, row, who)
 
 
 def _next_due(
@@ -148,7 +148,7 @@ def _expired(ctx: Context, row: Outbox, who: Person | Workshop, now: datetime) -
     return row.created_at < now - NOTICE_LIFETIME
 
 
-def _send_for(ctx: Context, row: Outbox, who: Person | Workshop) -> Send:
+def _send_for(session: Session, ctx: Context, row: Outbox, who: Person | Workshop) -> Send:
     kind = next(k for k, model in OUTBOXES.items() if isinstance(row, model))
     # A snoozed practice is a second message from the same row: a key of its own.
     key = f"{kind[0]}{row.id}" + ("s" if row.sent_at is not None else "")
@@ -164,7 +164,8 @@ def _send_for(ctx: Context, row: Outbox, who: Person | Workshop) -> Send:
         to = recipient_of(who)
     elif isinstance(row, WorkshopPost):
         assert isinstance(who, Workshop)
-        message, to = workshops.post_card(ctx, row, who), workshops.chat_recipient(who)
+        message = workshops.post_message(session, ctx, row, who)
+        to = workshops.chat_recipient(who)
     else:
         assert isinstance(row, Notice) and isinstance(who, Person)
         message, to = notices.message_of(ctx, row), recipient_of(who)

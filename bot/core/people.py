@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, object_session
 
 from bot.core import conversation, zones
-from bot.core.catalog import CORE_THEMES, Theme
+from bot.core.catalog import CORE_THEMES, Depth, Theme
 from bot.core.context import Context, Coordinates, Incoming
 from bot.core.conversation import ONBOARDING, Option, Question
 from bot.core.messages import Button, Keyboard, LocationRequest, Outcome, Text
@@ -30,16 +30,18 @@ from bot.core.parsing import (
     parse_themes,
     parse_time,
 )
-from bot.core.schedule import local_date, local_instant, next_occurrence
+from bot.core.schedule import Occurrence, local_date, local_instant, next_occurrence
+from bot.core.selection import steering_in_words, stricter, together_themes
 from bot.core.texts import SHARE_LOCATION, SHARE_LOCATION_NOTE
 from bot.core.zones import ZONE_REGIONS
-from db.models import Person
+from db.models import Delivery, Person
 from db.session import insert_unless_present
 
 # Paused with no end date: until /resume.
 PAUSED_INDEFINITELY = date(9999, 12, 31)
 DEFAULT_TIME = "08:00"
 DEFAULT_ZONE = "UTC"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def find_person(session: Session, platform: str, user_id: str) -> Person | None:
@@ -105,22 +107,51 @@ def reschedule(person: Person, now: datetime) -> None:
         return
     if person.paused_until == PAUSED_INDEFINITELY:
         return
-    zone = zone_of(person)
-    start = local_date(now, zone)
-    if person.last_practice_date is not None:
-        start = max(start, person.last_practice_date + timedelta(days=1))
-    if person.paused_until is not None:
-        start = max(start, person.paused_until + timedelta(days=1))
-    occurrence = next_occurrence(
-        zone=zone,
-        at=time.fromisoformat(person.local_time),
-        weekdays=mask_to_days(person.weekdays),
-        from_date=start,
-        not_before=now,
+    occurrence = _next_at(
+        person, now, mask_to_days(person.weekdays), after=person.last_practice_date
     )
     if occurrence is not None:
         person.next_due_at = occurrence.due_at
         person.next_due_date = occurrence.practice_date
+    lookback = _next_lookback(person, now)
+    if lookback is not None and (person.next_due_at is None or lookback < person.next_due_at):
+        person.next_due_at = lookback  # the planner wakes for it; the practice day stays
+
+
+def _next_at(
+    person: Person, now: datetime, weekdays: frozenset[int], *, after: date | None
+) -> Occurrence | None:
+    """The first of `weekdays` at the person's time that is not past, after `after` and
+    after any pause."""
+    zone = zone_of(person)
+    start = local_date(now, zone)
+    if after is not None:
+        start = max(start, after + timedelta(days=1))
+    if person.paused_until is not None:
+        start = max(start, person.paused_until + timedelta(days=1))
+    return next_occurrence(
+        zone=zone,
+        at=time.fromisoformat(person.local_time),
+        weekdays=weekdays,
+        from_date=start,
+        not_before=now,
+    )
+
+
+def _next_lookback(person: Person, now: datetime) -> datetime | None:
+    """When the weekly look-back is due: its weekday at the person's time, a week after
+    the last, never during a pause (the caller has already left out the stopped and
+    paused)."""
+    if person.lookback_weekday is None:
+        return None
+    last = person.lookback_sent_on
+    occurrence = _next_at(
+        person,
+        now,
+        frozenset({person.lookback_weekday}),
+        after=last + timedelta(days=6) if last is not None else None,
+    )
+    return occurrence.due_at if occurrence is not None else None
 
 
 def describe_next(person: Person) -> str:
@@ -130,13 +161,76 @@ def describe_next(person: Person) -> str:
         return "Daily practices are stopped. /start begins them again."
     if person.paused_until == PAUSED_INDEFINITELY:
         return "Daily practices are paused until you /resume."
-    if person.next_due_at is None or person.next_due_date is None:
+    if person.next_due_date is None:
         return "No practice is scheduled: choose at least one day with /settings days."
-    local = person.next_due_at.astimezone(zone_of(person))
+    local = due_instant_today(person, person.next_due_date).astimezone(zone_of(person))
     return f"Your next practice comes {local:%A %d %B at %H:%M} ({person.timezone})."
 
 
-def settings_summary(person: Person) -> str:
+def depth_limit_of(person: Person, partner: Person | None = None) -> Depth | None:
+    """How deep practices may go for the person's couple: the stricter choice applies."""
+    return stricter(*(_depth(p) for p in (person, partner) if p is not None))
+
+
+def _depth(person: Person) -> Depth | None:
+    return Depth(person.depth_limit) if person.depth_limit else None
+
+
+DEPTH_WORDS = {
+    None: "as you go (gentle first, deeper after a week, brave after about a month)",
+    Depth.DEEPER: "no brave practices",
+    Depth.GENTLE: "gentle only",
+}
+# What `/settings depth …` takes, and the limit each means.
+DEPTH_CHOICES: dict[str, Depth | None] = {
+    "all": None,
+    "no-brave": Depth.DEEPER,
+    "gentle": Depth.GENTLE,
+}
+_DEPTH_ALIASES = {"brave": "all", "as earned": "all", "nobrave": "no-brave", "no brave": "no-brave"}
+
+
+def steering_now(person: Person) -> str:
+    """The person's steering in words, as `/settings` and the More/Less buttons say it."""
+    words = steering_in_words(person.theme_weights)
+    if not words:
+        return "No steering now: every theme you get is drawn evenly."
+    return f"Your steering now: {words}. /settings steering reset sets it back."
+
+
+def lookback_words(person: Person) -> str:
+    if person.lookback_weekday is None:
+        return "off"
+    return f"{WEEKDAYS[person.lookback_weekday].capitalize()}s, at {person.local_time}"
+
+
+def together_lines(person: Person, partner: Person) -> list[str]:
+    """What the couple gets together and why, said on pairing and in /settings."""
+    mine, theirs = themes_of(person), themes_of(partner)
+    together = together_themes(mine, theirs)
+    names = _and_list([t.label.lower() for t in together])
+    if set(mine) & set(theirs):
+        why = f"the theme{'s' if len(together) > 1 else ''} you both chose"
+    else:
+        why = "you chose no theme in common, so both your choices count"
+    lines = [f"Together with {partner.display_name} you get {names}: {why}."]
+    limit, theirs_limit = depth_limit_of(person, partner), _depth(partner)
+    if limit is not None:
+        whose = "your choice" if _depth(person) == limit else f"{partner.display_name}'s choice"
+        if theirs_limit == _depth(person):
+            whose = "you both chose it"
+        lines.append(
+            f"Depth together: {DEPTH_WORDS[limit]} ({whose}; for a couple the stricter "
+            "choice applies)."
+        )
+    return lines
+
+
+def _and_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def settings_summary(person: Person, partner: Person | None = None) -> str:
     themes = ", ".join(t.label for t in themes_of(person))
     lines = [
         "Your settings:",
@@ -144,17 +238,92 @@ def settings_summary(person: Person) -> str:
         f"Time zone: {person.timezone}",
         f"Days: {format_days(mask_to_days(person.weekdays))}",
         f"Themes: {themes}",
+        f"Depth: {DEPTH_WORDS[_depth(person)]}",
+        f"Steering: {steering_in_words(person.theme_weights) or 'none'}",
+        f"Weekly look-back: {lookback_words(person)}",
     ]
+    if partner is not None:
+        lines += together_lines(person, partner)
     if person.paused_until is not None and person.paused_until != PAUSED_INDEFINITELY:
         lines.append(f"Paused through {person.paused_until:%A %d %B}.")
     lines += ["", describe_next(person)]
     return "\n".join(lines)
 
 
-SETTINGS_BUTTONS: Keyboard = (
-    (Button("Change time", "/settings time"), Button("Change time zone", "/settings zone")),
-    (Button("Change days", "/settings days"), Button("Change themes", "/settings themes")),
-)
+def settings_buttons(person: Person) -> Keyboard:
+    rows: list[tuple[Button, ...]] = [
+        (Button("Change time", "/settings time"), Button("Change time zone", "/settings zone")),
+        (Button("Change days", "/settings days"), Button("Change themes", "/settings themes")),
+        (Button("Depth", "/settings depth"), Button("Weekly look-back", "/settings lookback")),
+    ]
+    if steering_in_words(person.theme_weights):
+        rows.append((Button("Reset steering", "/settings steering reset"),))
+    return tuple(rows)
+
+
+def depth_prompt(person: Person) -> Outcome:
+    return Outcome().say(
+        f"How deep may practices go? Now: {DEPTH_WORDS[_depth(person)]}. Brave practices ask "
+        "the most of you; gentle ones the least. With a partner, the stricter choice of the "
+        "two applies. Tap one, or type /settings depth all, no-brave or gentle.",
+        (
+            (
+                Button("All, as I go", "/settings depth all"),
+                Button("No brave ones", "/settings depth no-brave"),
+            ),
+            (Button("Gentle only", "/settings depth gentle"),),
+        ),
+    )
+
+
+def lookback_prompt(person: Person) -> Outcome:
+    days = [Button(name.capitalize()[:3], f"/settings lookback {name}") for name in WEEKDAYS]
+    return Outcome().say(
+        f"Once a week, at your time, I can send you the week's practices and one question "
+        f"to look back on, privately: nothing counted, nothing compared. Now: "
+        f"{lookback_words(person)}. Tap a day, or type /settings lookback sunday (or off).",
+        (tuple(days[:4]), (*days[4:], Button("Off", "/settings lookback off"))),
+    )
+
+
+def set_depth(person: Person, value: str) -> str:
+    said = " ".join(value.lower().split())
+    choice = _DEPTH_ALIASES.get(said, said)
+    if choice not in DEPTH_CHOICES:
+        raise InputError(
+            "Depth is all (as you go, brave ones included), no-brave or gentle, for example "
+            "/settings depth no-brave."
+        )
+    limit = DEPTH_CHOICES[choice]
+    person.depth_limit = limit.value if limit is not None else None
+    return f"Depth set: {DEPTH_WORDS[limit]}."
+
+
+def set_lookback(person: Person, value: str) -> str:
+    said = value.strip().lower()
+    if said in {"off", "no", "none", "stop"}:
+        person.lookback_weekday = None
+        return "Weekly look-back off."
+    days = parse_days(said) if said else frozenset()
+    if len(days) != 1:
+        raise InputError(
+            "The look-back comes on one day a week: type /settings lookback sunday (any "
+            "weekday), or /settings lookback off."
+        )
+    (person.lookback_weekday,) = days
+    return (
+        f"Weekly look-back on: {lookback_words(person)}, privately, with the week's practices "
+        "and one question. /settings lookback off turns it off."
+    )
+
+
+def reset_steering(person: Person) -> str:
+    """Back to even weights; the cards' More/Less marks go too, so a tap counts again."""
+    session = object_session(person)
+    assert session is not None, "a person read from the database"
+    person.theme_weights = {}
+    session.execute(update(Delivery).where(Delivery.person_id == person.id).values(feedback=None))
+    return "Steering reset: every theme you get is drawn evenly again."
 
 
 def time_prompt() -> tuple[str, Keyboard]:
@@ -336,9 +505,37 @@ def apply_setting(person: Person, ctx: Context, field: str, value: str) -> Outco
         if conversation.of(person).question is Question.THEMES and value.strip()[:1] in "+-":
             body, keyboard = themes_prompt(person)
             return outcome.say(confirmation + "\n\n" + body, keyboard)
+    elif field in _OTHER_SETTINGS:
+        return _other_setting(person, ctx, field, value)
     else:
-        raise InputError(f"“{field}” isn't a setting. Use /settings time, zone, days or themes.")
+        raise InputError(
+            f"“{field}” isn't a setting. Use /settings time, zone, days, themes, depth, "
+            "steering or lookback."
+        )
     return _changed(person, ctx, Question(field), confirmation, outcome)
+
+
+_OTHER_SETTINGS = ("depth", "steering", "lookback")
+
+
+def _other_setting(person: Person, ctx: Context, field: str, value: str) -> Outcome:
+    """Depth, steering and the look-back: no question to answer, just buttons."""
+    if field == "depth":
+        return Outcome().say(set_depth(person, value)) if value else depth_prompt(person)
+    if field == "lookback":
+        if not value:
+            return lookback_prompt(person)
+        confirmation = set_lookback(person, value)
+        reschedule(person, ctx.clock.now())
+        return Outcome().say(confirmation)
+    if value.strip().lower() != "reset":
+        reset = ((Button("Reset steering", "/settings steering reset"),),)
+        return Outcome().say(
+            steering_now(person) + " More/Less like this under a practice steer it, once "
+            "per practice.",
+            reset if steering_in_words(person.theme_weights) else (),
+        )
+    return Outcome().say(reset_steering(person))
 
 
 def _changed(

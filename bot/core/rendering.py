@@ -74,9 +74,16 @@ def render_card(card: PracticeCard, markup: Markup) -> str:
         "",
         bold(f"To reflect on: {practice.question}"),
         "",
-        italic(f"Drawn from “{card.source.title}” by {card.source.author}."),
+        italic(source_line(card.source.title, card.source.author)),
     ]
     return "\n".join(lines)
+
+
+def source_line(title: str, author: str) -> str:
+    """The credit under a card; an author ending in an abbreviation ("M.A.") already has
+    the sentence's full stop."""
+    line = f"Drawn from “{title}” by {author}"
+    return line if line.endswith(".") else f"{line}."
 
 
 def render_text(card: PracticeCard) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.core import conversation, notices
+from bot.core import conversation, notices, workshops
 from bot.core.cleaning import small_number
 from bot.core.context import MAX_REPLY_CHARS, Context
 from bot.core.conversation import FocusKind, Question
@@ -26,7 +26,7 @@ from bot.core.crypto import owner_tag
 from bot.core.deliveries import RECENT_DAYS, latest_delivery, own_delivery, settle_snooze
 from bot.core.messages import Button, Keyboard, Outcome, Text
 from bot.core.parsing import InputError
-from bot.core.people import zone_of
+from bot.core.people import today_for, zone_of
 from bot.core.texts import CRISIS_REPLY, SHARE_NOTE
 from db.models import Delivery, Person, ReceivedShare, Reply, Workshop, WorkshopPost
 
@@ -173,12 +173,25 @@ def save(
             f"journal{parts} as {listed}. Only you can read it.",
             undo,
         )
-    practice = ctx.catalog.get(found.practice_id)
-    title = f" to “{practice.title}”" if practice else ""
     where = " Nobody in the group sees it." if found.kind is FocusKind.POST else ""
+    named = _named(session, ctx, person, found)
     return Outcome().say(
-        f"Saved privately{title}{parts} as {listed}. Only you can read it.{where}", undo
+        f"Saved privately{named}{parts} as {listed}. Only you can read it.{where}",
+        undo,
     )
+
+
+def _named(session: Session, ctx: Context, person: Person, found: Target) -> str:
+    """` to “Title”`, with the practice's day when it is not today's: a reply to an older
+    practice says which one it went to."""
+    post_id = found.row.id if isinstance(found.row, WorkshopPost) else None
+    practice = workshops.practice_named(session, ctx, found.practice_id, post_id)
+    if practice is None:
+        return ""
+    row, day = found.row, ""
+    if isinstance(row, Delivery) and row.practice_date != today_for(person, ctx):
+        day = f" of {row.practice_date:%A %d %B}"
+    return f" to “{practice.title}”{day}"
 
 
 def parts_of(text: str, limit: int) -> list[str]:
@@ -271,13 +284,16 @@ def referenced(
         delivery = own_delivery(session, person, number) if number else None
         if delivery is None:
             raise InputError(
-                "That practice is no longer in your history. /today gives you today's."
+                "That practice is no longer in your history. /history lists your recent "
+                "ones, and /today gives you today's."
             )
         return Target(FocusKind.DELIVERY, delivery, now)
     if (match := POST_REFERENCE.fullmatch(token)) is not None:
         number = small_number(match.group(1))
         post = session.get(WorkshopPost, number) if number else None
-        if post is None:
+        # Only a day's practice the group received takes replies: not a skipped day, nor
+        # the closing message.
+        if post is None or post.kind != workshops.DAY or post.status == workshops.SKIPPED:
             raise InputError(
                 "That workshop practice no longer exists, so there's nothing to reply to."
             )
@@ -326,8 +342,7 @@ def start_reply(
             "There's no practice to reply to yet. Anything you write now is kept as a private "
             "note in your journal; /today gives you today's practice."
         )
-    practice = ctx.catalog.get(chosen.practice_id)
-    name = f" to “{practice.title}”" if practice else ""
+    name = _named(session, ctx, person, chosen)
     group = "; the workshop group never sees it" if chosen.kind is FocusKind.POST else ""
     # Someone replying from a workshop may never have seen the privacy note of /start.
     kept = (
@@ -473,7 +488,7 @@ def journal(session: Session, ctx: Context, person: Person, args: str) -> Outcom
         )
     lines = ["Your journal (only you can see this):"]
     for reply in replies[:PAGE_SIZE]:
-        practice = ctx.catalog.get(reply.practice_id) if reply.practice_id else None
+        practice = workshops.practice_named(session, ctx, reply.practice_id, reply.workshop_post_id)
         title = practice.title if practice else (reply.practice_id or "a note")
         shared = " · shared" if reply.shared_at else ""
         text = ctx.cipher.decrypt(reply.ciphertext, owner=owner_tag(person.id))
@@ -545,8 +560,11 @@ def share(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
             ciphertext=ctx.cipher.encrypt(text, owner=owner_tag(partner.id)),
         )
     )
-    practice = ctx.catalog.get(reply.practice_id) if reply.practice_id else None
-    about = f" about “{practice.title}”" if practice else ""
+    practice = workshops.practice_named(session, ctx, reply.practice_id, reply.workshop_post_id)
+    delivery = session.get(Delivery, reply.delivery_id) if reply.delivery_id else None
+    # The partner had the same practice that day, so its day says which one it answers.
+    day = f" (the practice of {delivery.practice_date:%A %d %B})" if delivery else ""
+    about = f" about “{practice.title}”{day}" if practice else ""
     outcome = Outcome()
     notices.queue(
         session,

@@ -20,6 +20,7 @@ from bot.core import (
     deliveries,
     outbox,
     people,
+    program_files,
     questions,
     replies,
     workshops,
@@ -28,7 +29,7 @@ from bot.core import (
 from bot.core.cleaning import INPUT_LIMIT, clean_incoming
 from bot.core.command_help import elsewhere, style_for
 from bot.core.command_types import Call, Command, General, Personal, Trailing, Who
-from bot.core.context import Context, Incoming
+from bot.core.context import Context, Incoming, Upload
 from bot.core.conversation import SETTING_QUESTIONS, Question
 from bot.core.messages import Button, Outcome, Text
 from bot.core.outbox import Failure, Send
@@ -112,6 +113,8 @@ class Core:
             return workshops.chat_of_post(session, post_id)
 
     def handle_sync(self, incoming: Incoming) -> Outcome:
+        if incoming.document is not None:
+            return self._file(incoming, incoming.document)
         if len(incoming.text) > INPUT_LIMIT:
             return Outcome().say(
                 f"That message is {len(incoming.text):,} characters, more than I take in one "
@@ -122,6 +125,20 @@ class Core:
                 return self._dispatch(session, clean_incoming(incoming))
         except InputError as error:
             return Outcome().say(str(error))
+
+    def _file(self, incoming: Incoming, upload: Upload) -> Outcome:
+        """A file (a facilitator's program) is answered first; words sent with it (a
+        caption) are a line like any other, kept by the usual rules."""
+        try:
+            with self.db.transaction() as session:
+                outcome = program_files.receive(session, self.ctx, incoming, upload)
+        except InputError as error:
+            outcome = Outcome().say(str(error))
+        if incoming.text.strip():
+            words = self.handle_sync(dataclasses.replace(incoming, document=None))
+            outcome.replies += words.replies
+            outcome.sends_queued = outcome.sends_queued or words.sends_queued
+        return outcome
 
     def _dispatch(self, session: Session, incoming: Incoming) -> Outcome:
         command = split_command(incoming.text)

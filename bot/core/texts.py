@@ -50,3 +50,13 @@ SHARE_LOCATION_NOTE = (
     "Or tap “Share my location” below: I look up the time zone there and keep only that, "
     "never the location itself."
 )
+
+# After a workshop's last day, in its group: counts only, never a name or anyone's words.
+WORKSHOP_CLOSING = (
+    "That was the last day of “{title}”. What this group did together: {posted} of "
+    "practice posted here (skipped: {skipped}), and {replied} privately over the workshop.\n\n"
+    "Counts only: nobody's words are ever shown here, and nobody is named.\n\n"
+    "What next: an administrator can begin another program here with /workshop start "
+    "(/workshop lists them), and anyone can have a practice of their own each day by "
+    "talking to me in a private chat."
+)

@@ -8,6 +8,7 @@ about practices, people or privacy: those rules live in the core.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import sys
@@ -23,7 +24,7 @@ from discord.ext import commands
 from bot.adapters.discord.commands import slash_commands
 from bot.adapters.discord.render import ActionButton, ActionMenu, send_kwargs
 from bot.core import incidents
-from bot.core.context import Incoming
+from bot.core.context import UPLOAD_LIMIT, Incoming, Upload
 from bot.core.messages import Message, Outcome, Recipient, Text
 from bot.core.ports import (
     ANSWER,
@@ -46,6 +47,7 @@ PLATFORM = "discord"
 REQUESTS_PER_SECOND = 50
 # A Reply button names only its practice (`/reply #12`, `/reply ws-7`) and opens the form;
 # a button that already carries the words ("Keep it in my journal") keeps them at once.
+NOT_FETCHED = "I couldn't fetch your file from Discord just now. Please send it again."
 REPLY_FORM = re.compile(r"/reply(?: (?:#|ws-)[0-9]+)?")
 # Voice is not used; without this discord.py warns at every start that it is unavailable.
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -329,7 +331,9 @@ class DiscordAdapter:
                 r for r in step.replies if last or not (isinstance(r, Text) and r.buttons)
             ]
             outcome.sends_queued = outcome.sends_queued or step.sends_queued
-        await self._respond(interaction, outcome, ephemeral=interaction.guild_id is not None)
+            outcome.for_everyone = outcome.for_everyone or step.for_everyone
+        in_server = interaction.guild_id is not None
+        await self._respond(interaction, outcome, ephemeral=in_server and not outcome.for_everyone)
 
     async def on_button(self, interaction: discord.Interaction[Any], action: str) -> None:
         if REPLY_FORM.fullmatch(action):
@@ -341,23 +345,41 @@ class DiscordAdapter:
         await interaction.response.send_modal(ReplyForm(self, action))
 
     async def on_direct_message(self, message: discord.Message) -> None:
-        if message.author.bot or message.guild is not None or not message.content:
+        """A DM: its text, and each file attached (a facilitator's program), fetched from
+        Discord's CDN only when small enough; the first file carries the text."""
+        if message.author.bot or message.guild is not None:
+            return
+        if not message.content and not message.attachments:
             return
         reference = message.reference.message_id if message.reference else None
-        outcome = await self.core.handle(
-            Incoming(
-                PLATFORM,
-                str(message.author.id),
-                message.author.display_name,
-                message.content,
-                reply_to_message_id=str(reference) if reference else None,
-            )
+        base = Incoming(
+            PLATFORM,
+            str(message.author.id),
+            message.author.display_name,
+            message.content,
+            reply_to_message_id=str(reference) if reference else None,
         )
-        self.switchboard.after(outcome)
-        try:
+        events = [base] if not message.attachments else []
+        for index, attachment in enumerate(message.attachments):
+            try:
+                small = attachment.size <= UPLOAD_LIMIT
+                content = await attachment.read() if small else None
+            except discord.HTTPException:
+                await self._tell(message, Text(NOT_FETCHED))
+                continue
+            upload = Upload(attachment.filename, attachment.size, content)
+            text = message.content if index == 0 else ""
+            events.append(dataclasses.replace(base, text=text, document=upload))
+        for incoming in events:
+            outcome = await self.core.handle(incoming)
+            self.switchboard.after(outcome)
             for reply in outcome.replies:
-                for kwargs in send_kwargs(reply):
-                    await message.channel.send(**kwargs)
+                await self._tell(message, reply)
+
+    async def _tell(self, message: discord.Message, reply: Message) -> None:
+        try:
+            for kwargs in send_kwargs(reply):
+                await message.channel.send(**kwargs)
         except discord.HTTPException as error:
             # What they wrote is already kept; "please try again" would only store it twice.
             log.warning("an answer to a DM could not be sent: %s", error.status)

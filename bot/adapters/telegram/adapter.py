@@ -39,7 +39,7 @@ from bot.adapters.telegram.messenger import (
 )
 from bot.core import commands, incidents
 from bot.core.command_types import Who
-from bot.core.context import Coordinates, Incoming
+from bot.core.context import UPLOAD_LIMIT, Coordinates, Incoming, Upload
 from bot.core.messages import Message, Outcome, Recipient, Text
 from bot.core.ports import SendError, Switchboard
 from bot.core.service import Core, split_command
@@ -49,6 +49,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 NOT_TEXT = "I can only keep written replies. Please send your reply as a text message."
+NOT_FETCHED = "I couldn't fetch your file from Telegram just now. Please send it again."
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 MEMBER_STATUSES = {*ADMIN_STATUSES, ChatMemberStatus.MEMBER}
 
@@ -97,6 +98,7 @@ class TelegramAdapter:
         )
         self.application.add_handler(CallbackQueryHandler(self.on_button))
         self.application.add_handler(MessageHandler(filters.TEXT, self.on_text))
+        self.application.add_handler(MessageHandler(filters.Document.ALL, self.on_document))
         self.application.add_handler(
             MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, self.on_location)
         )
@@ -227,6 +229,33 @@ class TelegramAdapter:
         where = Coordinates(message.location.latitude, message.location.longitude)
         incoming = Incoming(PLATFORM, str(user.id), user.full_name, "", location=where)
         await self._answer(incoming, Recipient(PLATFORM, str(message.chat_id)))
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A file (a facilitator's program). It is fetched only in a private chat and only
+        when small enough (`getFile`, then its file path); the core judges the rest."""
+        message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+        if message is None or chat is None or user is None or message.document is None:
+            return
+        document, private = message.document, chat.type == ChatType.PRIVATE
+        where = Recipient(PLATFORM, str(chat.id), is_chat=not private)
+        size, content = document.file_size or 0, None
+        if private and size <= UPLOAD_LIMIT:
+            try:
+                file = await translate_errors(document.get_file)
+                content = bytes(await translate_errors(file.download_as_bytearray))
+            except SendError:
+                await self._answer_text(where, NOT_FETCHED)
+                return
+        upload = Upload(document.file_name or "file", len(content or b"") or size, content)
+        incoming = Incoming(
+            PLATFORM,
+            str(user.id),
+            user.full_name,
+            (message.caption or "") if private else "",
+            chat_id=None if private else str(chat.id),
+            document=upload,
+        )
+        await self._answer(incoming, where)
 
     async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat

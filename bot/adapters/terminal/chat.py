@@ -18,7 +18,7 @@ from bot.adapters.terminal.screen import Lines, Screen, on_interrupt
 from bot.adapters.terminal.storage import data_place, files_folder
 from bot.core import incidents
 from bot.core.clock import ShiftedClock
-from bot.core.context import Incoming
+from bot.core.context import UPLOAD_LIMIT, Incoming, Upload
 from bot.core.messages import Message, Text
 from bot.core.ports import Switchboard
 from bot.core.replies import POST_REFERENCE
@@ -36,6 +36,8 @@ TERMINAL_HELP = (
     "are no pretend members: counts below 3 show as “fewer than 3”, so bring in more people "
     "with /as NAME and /in GROUP to see a number.\n"
     "/next-day — move the clock to the next scheduled practice or workshop post and deliver it\n"
+    "/upload PATH — send the bot a file, as a facilitator sends their own workshop program "
+    "(a .yaml or .json file; /help programs)\n"
     "{code} — stands for the last invite code shown, {post} for the last workshop practice, "
     "so a script can pair two people or reply in a workshop\n"
     "/quit — leave (Ctrl-C and Ctrl-D work too)"
@@ -161,6 +163,9 @@ class TerminalChat:
         if name == "next-day":
             await self.next_day()
             return
+        if name == "upload":
+            await self.upload(args)
+            return
         group = self.messenger.group_here()
         if group is None:
             await self.say_privately(text)
@@ -210,6 +215,36 @@ class TerminalChat:
                 "takes you back to your private chat."
             )
         )
+
+    async def upload(self, path: str) -> None:
+        """`/upload PATH`: the file goes to the bot as a file sent in this chat would (in a
+        group, unread, as the platforms' adapters do there)."""
+        if not path:
+            self.tell(Text("Type /upload and a file's path, for example /upload lunch.yaml."))
+            return
+        file = Path(path).expanduser()
+        if not file.is_file():
+            self.tell(Text(f"There's no file at {file}."))
+            return
+        try:
+            size = file.stat().st_size
+            content = file.read_bytes() if size <= UPLOAD_LIMIT else None
+        except OSError as error:
+            self.tell(Text(f"I can't read {file}: {error.strerror or error}."))
+            return
+        me, group = self.messenger.current, self.messenger.group_here()
+        incoming = Incoming(
+            PLATFORM,
+            me.lower(),
+            me,
+            "",
+            chat_id=group.chat_id if group else None,
+            is_admin=group is not None and me.lower() in group.admins,
+            document=Upload(file.name, size, None if group else content),
+        )
+        outcome = await self.core.handle(incoming)
+        for message in outcome.replies:
+            self.tell(message)
 
     async def say_privately(self, text: str) -> None:
         me = self.messenger.current
@@ -265,8 +300,9 @@ class TerminalChat:
         if wakeup is None:
             self.tell(
                 Text(
-                    "Nothing is scheduled yet. /start sets up your daily practice; in a group, "
-                    "/workshop start begins a workshop."
+                    "Nothing is scheduled. /start sets up your daily practice (/resume, if "
+                    "it is paused); in a group, /workshop start begins a workshop (/workshop "
+                    "resume, if it is paused)."
                 )
             )
             return

@@ -306,6 +306,37 @@ async def test_on_discord_a_dm_attachment_is_checked_then_kept_and_run(
         assert "That was the last day of “Lunch breaks”" in posts[3]
 
 
+async def test_on_discord_words_sent_with_a_file_that_cannot_be_fetched_are_kept(
+    tmp_path: Path, catalog: Catalog, cipher: ReplyCipher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_world(tmp_path, catalog, cipher, monkeypatch) as world:
+        await world.fake.dm(FAY, "/start agree")  # agreed to the privacy note: words are kept
+        await world.fake.wait_for(lambda: len(world.fake.dms(FAY)) >= 1, 5)
+        world.fake.attachment_url_lifetime = -1.0  # the CDN link has expired: a 404
+        await world.fake.dm(
+            FAY,
+            "A note to keep, whatever happens to the file.",
+            files=(("lunch.yaml", GOOD.encode()),),
+        )
+        await world.fake.wait_for(
+            lambda: (
+                sum("fetch your file" in m["content"] for m in world.fake.dms(FAY)) == 1
+                and any("private note" in m["content"] for m in world.fake.dms(FAY))
+            ),
+            5,
+        )
+        assert world.fake.attachment_downloads == 0
+        await world.fake.dm(FAY, "/journal")
+        await world.fake.wait_for(
+            lambda: any(
+                m["content"].startswith("Your journal")
+                and "A note to keep, whatever happens to the file." in m["content"]
+                for m in world.fake.dms(FAY)
+            ),
+            5,
+        )
+
+
 def test_in_the_terminal_upload_reads_a_file(
     core: Core, clock: ManualClock, tmp_path: Path
 ) -> None:

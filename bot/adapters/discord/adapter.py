@@ -345,8 +345,9 @@ class DiscordAdapter:
         await interaction.response.send_modal(ReplyForm(self, action))
 
     async def on_direct_message(self, message: discord.Message) -> None:
-        """A DM: its text, and each file attached (a facilitator's program), fetched from
-        Discord's CDN only when small enough; the first file carries the text."""
+        """A DM: its text, then each file attached (a facilitator's program), fetched from
+        Discord's CDN only when small enough. The text goes in on its own, so a file that
+        cannot be fetched never takes the words with it."""
         if message.author.bot or message.guild is not None:
             return
         if not message.content and not message.attachments:
@@ -359,8 +360,8 @@ class DiscordAdapter:
             message.content,
             reply_to_message_id=str(reference) if reference else None,
         )
-        events = [base] if not message.attachments else []
-        for index, attachment in enumerate(message.attachments):
+        events = [base] if message.content else []
+        for attachment in message.attachments:
             try:
                 small = attachment.size <= UPLOAD_LIMIT
                 content = await attachment.read() if small else None
@@ -368,8 +369,7 @@ class DiscordAdapter:
                 await self._tell(message, Text(NOT_FETCHED))
                 continue
             upload = Upload(attachment.filename, attachment.size, content)
-            text = message.content if index == 0 else ""
-            events.append(dataclasses.replace(base, text=text, document=upload))
+            events.append(dataclasses.replace(base, text="", document=upload))
         for incoming in events:
             outcome = await self.core.handle(incoming)
             self.switchboard.after(outcome)

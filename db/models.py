@@ -185,6 +185,10 @@ class ReceivedShare(Base):
     )
     from_name: Mapped[str] = mapped_column(String(128))
     practice_id: Mapped[str] = mapped_column(String(80))
+    # The workshop post the reply answered: only it can name a facilitator's own practice.
+    workshop_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workshop_posts.id", name="fk_received_shares_post", ondelete="SET NULL")
+    )
     shared_at: Mapped[datetime]
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
 

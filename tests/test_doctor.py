@@ -101,7 +101,7 @@ async def test_a_healthy_deployment_is_all_ok(
     assert one(lines, "ok  settings:").startswith("ok  settings: valid (")
     kind = "PostgreSQL" if database.is_postgresql else "SQLite"
     assert one(lines, "ok  database:").startswith(f"ok  database: {kind} ")
-    assert one(lines, "ok  database:").endswith("schema at 0007")
+    assert one(lines, "ok  database:").endswith("schema at 0008")
     assert one(lines, "ok  reply key:") == (
         "ok  reply key: REPLY_ENCRYPTION_KEY opens the stored replies"
     )
@@ -171,7 +171,7 @@ async def test_a_missing_key_file_fails_with_the_sentence_start_up_gives(tmp_pat
 
     code, lines = await doctor(tmp_path, DATABASE_URL=f"sqlite:///{path}")
     assert code == 1
-    assert one(lines, "ok  database:").endswith("schema at 0007")
+    assert one(lines, "ok  database:").endswith("schema at 0008")
     assert one(lines, "FAIL  reply key:") == (
         f"FAIL  reply key: The reply key file {path.parent / 'reply-encryption.key'} is "
         "missing, so existing replies cannot be read. Restore it, or set "
@@ -193,7 +193,7 @@ async def test_an_old_schema_names_the_command_that_brings_it_up_to_date(tmp_pat
     code, lines = await doctor(tmp_path, **env)
     assert code == 1
     assert one(lines, "FAIL  database:").endswith(
-        "schema at 0004 but this version needs 0007; run `wholehearted db upgrade` "
+        "schema at 0004 but this version needs 0008; run `wholehearted db upgrade` "
         "(the bot also does it when it starts)"
     )
 
@@ -203,7 +203,7 @@ async def test_an_old_schema_names_the_command_that_brings_it_up_to_date(tmp_pat
     assert await asyncio.wait_for(upgrade.wait(), 60) == 0
     code, lines = await doctor(tmp_path, **env)
     assert code == 0, lines
-    assert one(lines, "ok  database:").endswith("schema at 0007")
+    assert one(lines, "ok  database:").endswith("schema at 0008")
 
 
 async def test_an_unreachable_database_fails_and_hides_its_password(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from bot.core.catalog import Catalog
 from bot.core.clock import ManualClock
 from bot.core.context import UPLOAD_LIMIT, Incoming, Upload
 from bot.core.crypto import ReplyCipher
-from bot.core.messages import PracticeCard
+from bot.core.messages import Document, PracticeCard
 from bot.core.service import Core
 from tests.discord_world import FAY, open_world, text_of
 from tests.harness import PLATFORM, Harness, as_text
@@ -156,6 +156,19 @@ def test_every_problem_is_listed_then_a_good_program_runs_in_the_group(bot: Harn
     reply = day_one.buttons[0][0].action
     assert "Saved privately to “One slow bite”" in bot.say("mia", f"{reply} the bread, mostly")
     assert "· One slow bite" in bot.say("mia", "/journal")
+    # Shared with a partner, it is named in the partner's journal and export as well.
+    bot.say("mia", "/start agree")
+    bot.say("noa", "/start agree")
+    bot.pair("mia", "noa")
+    assert "Shared reply #1 with Noa" in bot.say("mia", "/share 1")
+    assert "From Mia · " in (journal := bot.say("noa", "/journal"))
+    assert "· One slow bite\nthe bread, mostly" in journal
+    bot.say("noa", "/export")
+    journal_file, export_file = bot.last_replies
+    assert isinstance(journal_file, Document) and isinstance(export_file, Document)
+    assert "· One slow bite\n\n> What did you taste" in journal_file.data.decode()
+    (gift,) = json.loads(export_file.data)["shared_with_me"]
+    assert (gift["practice_title"], gift["text"]) == ("One slow bite", "the bread, mostly")
     bot.run_until(utc(2026, 11, 25, 12, 35), step=timedelta(hours=1))
     titles = [c.practice.title for c in cards_in(bot, GROUP)]
     assert titles[1:] == ["Bring back an old inside joke", "A walk of your own"]

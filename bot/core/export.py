@@ -210,7 +210,10 @@ def export_data(session: Session, ctx: Context, person: Person) -> dict[str, Any
         "shared_with_me": [
             {
                 "from": s.from_name,
-                **read.practice_fields(s.practice_id),
+                **read.practice_fields(
+                    s.practice_id,
+                    practice_named(session, ctx, s.practice_id, s.workshop_post_id),
+                ),
                 "shared_at": read.when(s.shared_at),
                 "text": ctx.cipher.decrypt(s.ciphertext, owner=tag),
             }

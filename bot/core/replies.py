@@ -499,7 +499,9 @@ def journal(session: Session, ctx: Context, person: Person, args: str) -> Outcom
     if received:
         lines.append("\nShared with you:")
         for share in received:
-            practice = ctx.catalog.get(share.practice_id)
+            practice = workshops.practice_named(
+                session, ctx, share.practice_id, share.workshop_post_id
+            )
             title = practice.title if practice else (share.practice_id or "a note")
             text = ctx.cipher.decrypt(share.ciphertext, owner=owner_tag(person.id))
             lines.append(f"\nFrom {share.from_name} · {_local(share.shared_at, person)} · {title}")
@@ -556,6 +558,7 @@ def share(session: Session, ctx: Context, person: Person, args: str) -> Outcome:
             recipient_id=partner.id,
             from_name=person.display_name,
             practice_id=reply.practice_id or "",
+            workshop_post_id=reply.workshop_post_id,
             shared_at=now,
             ciphertext=ctx.cipher.encrypt(text, owner=owner_tag(partner.id)),
         )

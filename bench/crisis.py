@@ -6,7 +6,7 @@ missed "he pushed me against the wall" leaves someone without that note; a note 
 (danger flagged) with a false-alarm rate <= 0.05 (harmless flagged). This runs labelled
 sets through both the old single regex (kept here as the baseline, copied from
 bot/core/replies.py before the switch) and `bot.core.crisis` as the bot uses it (the
-concept rules with the trained model, see bench/crisis_train.py), and prints one table:
+concept rules with the trained models, see bench/crisis_train.py), and prints one table:
 
 - recall: danger items flagged / danger items; false alarms: harmless flagged / harmless;
 - TP/FN/FP/TN counts; recall by kind of danger; false alarms by kind of harmless text;
@@ -57,6 +57,9 @@ TARGET_FALSE_ALARMS = 0.05
 # Parts of the eval file, and the eval file as a whole; blind sets add a column each.
 EVAL_SPLITS = ("tuning", "round3", "round4")
 EVAL = "eval"
+# Every blind set that holds danger, together: one set of 200 moves by about 0.02 with
+# who wrote it, so the goal is judged on all of them.
+BLIND_POOLED = "blind-pooled"
 
 # The detector as it was: one regex in bot/core/replies.py.
 OLD_CRISIS = re.compile(
@@ -161,14 +164,17 @@ def blind_sets(folder: Path) -> list[Path]:
 
 
 def score(
-    items: Iterable[Item], flags: dict[str, bool], splits: tuple[str, ...]
+    items: Iterable[Item], flags: dict[str, bool], splits: tuple[str, ...], pooled: set[str]
 ) -> dict[str, Score]:
-    """One Score per split, and one for all items of the eval file."""
+    """One Score per split, one for all items of the eval file, and one for the blind sets
+    in `pooled` together (`BLIND_POOLED`)."""
     scores = {name: Score() for name in splits}
     for item in items:
         scores[item.split].add(item, flags[item.text])
         if item.split in EVAL_SPLITS:
             scores[EVAL].add(item, flags[item.text])
+        if item.split in pooled:
+            scores[BLIND_POOLED].add(item, flags[item.text])
     return scores
 
 
@@ -283,15 +289,18 @@ def main() -> None:
     items, history = load_items(args.data)
     blind_paths = [] if args.no_blind else blind_sets(args.blind_dir)
     blind_names = tuple(path.stem for path in blind_paths)
-    if len(set(blind_names) | {*EVAL_SPLITS, EVAL}) != len(blind_names) + len(EVAL_SPLITS) + 1:
+    columns = [*EVAL_SPLITS, EVAL, BLIND_POOLED, *blind_names]
+    if len(set(columns)) != len(columns):
         raise SystemExit(f"{args.blind_dir}: a blind set's name clashes with another column")
     blind_items = [i for path in blind_paths for i in load_items(path, blind=path.stem)[0]]
     everything = items + blind_items
-    splits = (*EVAL_SPLITS, EVAL, *blind_names)
+    with_danger = {i.split for i in blind_items if i.danger}
+    splits = (*EVAL_SPLITS, EVAL, *blind_names, *((BLIND_POOLED,) if with_danger else ()))
     crisis.rules_for("en")  # compile before timing
     old_flags, old_ms = run_detector(everything, old_detector)
     new_flags, new_ms = run_detector(everything, new_detector)
-    old, new = score(everything, old_flags, splits), score(everything, new_flags, splits)
+    old = score(everything, old_flags, splits, with_danger)
+    new = score(everything, new_flags, splits, with_danger)
     sizes = {s: (old[s].tp + old[s].fn, old[s].fp + old[s].tn) for s in splits}
     print(
         f"{args.data.name}"

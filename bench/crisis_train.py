@@ -1,21 +1,26 @@
-"""Train the crisis model (`content/crisis/en-model.json`) and say how well it generalises.
+"""Train the crisis models (`content/crisis/en-model.json` and `en-encoder.onnx`) and say
+how well they generalise.
 
 Why: the concept rules catch about 57 in 100 danger replies written by people who never
-saw them. A model trained on replies from many writers catches phrasings nobody wrote
-a rule for. What matters is how it does on a writer it has never seen, so every figure
-here is *leave-one-writer-out*: for each training file (one writer, or one batch of the
-project's own), a model is trained on all the others and judged on it, alone and
-together with the rules, as the bot uses them. The threshold is chosen from those
-held-out scores, so that the rules and the model together raise at most
-`--false-alarm-budget` false alarms on writers they never saw; the shipped model is
-then trained on every file.
+saw them. Models trained on replies from many writers catch phrasings nobody wrote a
+rule for. What matters is how they do on writers they have never seen, so the thresholds
+are chosen on *validation writers*: six training files (`--validation`: five writers who
+mix danger with hard look-alikes, in different voices, and one file of ordinary replies)
+are held back, both models are trained on the rest, and the pair of thresholds is chosen
+on the held-back files from the probabilities the bot itself computes (the quantized
+encoder through ONNX Runtime, the word model through `bot.core.crisis_model`). Then both
+are trained again on every file and written, with those thresholds.
+
+The word model (TF-IDF and logistic regression, seconds to train) could be judged
+leave-one-writer-out; the encoder (`bench/crisis_encoder_train.py`, about 11 minutes a
+pass on two cores) cannot, 29 times over. One held-back set of writers judges both.
 
 The files are `bench/data/crisis-eval-en.yaml` and every `bench/data/crisis-writers/*.yaml`
 (same format: items with text, label, kind). The blind sets in bench/blind/ are never
 read here: they measure the result (`bench/crisis.py`).
 
-Needs scikit-learn (`pip install -e '.[train]'`); the bot itself reads the JSON with
-`bot.core.crisis_model` and does not.
+Needs `pip install -e '.[train]'` (scikit-learn, PyTorch, transformers, ONNX); the bot
+itself reads the JSON with `bot.core.crisis_model` and the encoder with ONNX Runtime.
 
     PYTHONPATH=. .venv/bin/python bench/crisis_train.py
 """
@@ -25,7 +30,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import signal
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +43,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from bench import crisis_encoder_train
 from bench.crisis import DATA, RESULTS, TARGET_FALSE_ALARMS, TARGET_RECALL
 from bot.core import crisis, crisis_model
 from bot.core.catalog import default_content_dir
@@ -43,6 +51,13 @@ from bot.core.catalog import default_content_dir
 ROOT = Path(__file__).resolve().parent
 WRITERS = ROOT / "data" / "crisis-writers"
 CHECKS = 60
+ENCODER = "en-encoder.onnx"
+TOKENIZER = "en-tokenizer.json"
+# Five writers who mix danger with look-alikes, each in a different voice (c: people who
+# minimise and hint; h: self-harm, with low mood and dark humour that are not; n: English
+# from a dozen countries; q: danger to someone else; t: people over 55), and a file of
+# ordinary replies (bench/data/crisis-writers/README.md).
+VALIDATION = ("c-en", "h-en", "n-en", "q-en", "t-en", "o3-en")
 # Ordinary replies to the practices are most of what the bot reads: at most 1 in 50 may
 # get the safety note.
 EVERYDAY_FALSE_ALARMS = 0.02
@@ -122,24 +137,12 @@ def pipeline(c: float) -> Pipeline:
     )
 
 
-def held_out(batches: list[Batch], c: float) -> list[np.ndarray]:
-    """Each batch's probabilities from a model trained on all the other batches."""
-    scores = []
-    for index, batch in enumerate(batches):
-        rest = [b for i, b in enumerate(batches) if i != index]
-        model = pipeline(c).fit(
-            [t for b in rest for t in b.texts], np.concatenate([b.danger for b in rest])
-        )
-        scores.append(model.predict_proba(batch.texts)[:, 1])
-    return scores
-
-
 @dataclass(frozen=True)
 class Thresholds:
-    """Flag a reply of at least `crisis_model.ALONE_MIN_WORDS` words when the model's
+    """Flag a reply of at least `crisis_model.ALONE_MIN_WORDS` words when the models'
     probability reaches `alone`, or any reply when a rule finds danger and the
-    probability reaches `with_rule`: a rule's hit is trusted only when the model does not
-    find it unlikely ("she beats me at chess"), and the model alone is not trusted on a
+    probability reaches `with_rule`: a rule's hit is trusted only when the models do not
+    find it unlikely ("she beats me at chess"), and the models alone are not trusted on a
     fragment ("he says"), where one word decides everything."""
 
     alone: float
@@ -157,15 +160,13 @@ def choose_thresholds(
     budget: float,
     everyday_budget: float,
 ) -> Thresholds:
-    """The pair that flags the most danger of unseen writers (pooled) while flagging at
-    most `budget` of their harmless replies, which are hard on purpose ("she beats me at
-    chess"), and at most `everyday_budget` of ordinary replies to the practices (files
-    with no danger in them): a note on "I want to be seen" would teach everyone to
-    ignore it. The rules' own tuning file is left out: the rules were written against
-    it, so their hits there say nothing."""
-    unseen = [i for i, b in enumerate(batches) if b.name != DATA.stem]
-    hard = [i for i in unseen if batches[i].danger.any()]
-    everyday = [i for i in unseen if not batches[i].danger.any()]
+    """The pair that flags the most danger of the validation writers (pooled) while
+    flagging at most `budget` of their harmless replies, which are hard on purpose ("she
+    beats me at chess"), and at most `everyday_budget` of ordinary replies to the
+    practices (files with no danger in them): a note on "I want to be seen" would teach
+    everyone to ignore it."""
+    hard = [i for i, b in enumerate(batches) if b.danger.any()]
+    everyday = [i for i, b in enumerate(batches) if not b.danger.any()]
 
     def pooled(indices: list[int]) -> tuple[np.ndarray, ...]:
         if not indices:
@@ -180,7 +181,7 @@ def choose_thresholds(
     danger, score, rule, words = pooled(hard)
     _, everyday_score, everyday_rule, everyday_words = pooled(everyday)
     best, best_recall = Thresholds(0.99, 0.99), -1.0
-    for alone in np.round(np.arange(0.50, 0.995, 0.01), 2):
+    for alone in np.round(np.arange(0.30, 0.995, 0.01), 2):
         for with_rule in np.round(np.arange(0.0, 0.61, 0.05), 2):
             pair = Thresholds(float(alone), float(with_rule))
             flags = pair.flags(score, rule, words)
@@ -196,9 +197,8 @@ def choose_thresholds(
     return best
 
 
-def export(
-    model: Pipeline, thresholds: Thresholds, texts: list[str], language: str
-) -> dict[str, Any]:
+def word_model(model: Pipeline) -> dict[str, Any]:
+    """The fitted TF-IDF pipeline as `bot.core.crisis_model` reads it."""
     union: FeatureUnion = model.named_steps["features"]
     weights = model.named_steps["model"].coef_[0]
     blocks, offset = [], 0
@@ -217,33 +217,119 @@ def export(
                 },
             }
         )
-    sample = random.Random(SEED).sample(texts, min(CHECKS, len(texts)))
-    probabilities = model.predict_proba(sample)[:, 1]
     return {
-        "format": crisis_model.FORMAT,
-        "language": language,
-        "about": (
-            "Written by bench/crisis_train.py: TF-IDF (word 1-2-grams, letter 3-5-grams in "
-            "words) and logistic regression. terms: n-gram -> [idf, weight]. checks: texts "
-            "with the probability scikit-learn gave them, which bot/core/crisis_model.py "
-            "must reproduce."
-        ),
         "intercept": round(float(model.named_steps["model"].intercept_[0]), 6),
+        "blocks": blocks,
+    }
+
+
+def write_models(
+    folder: Path, batches: list[Batch], thresholds: Thresholds, epochs: float, log: str
+) -> crisis_model.Model:
+    """Train both models on `batches`, write them into `folder` as the bot reads them, and
+    return them read back by the bot's own code. The JSON carries sample texts with the
+    probability the written files gave them, which the bot must reproduce."""
+    texts = [t for b in batches for t in b.texts]
+    danger = np.concatenate([b.danger for b in batches])
+    words = pipeline(16.0).fit(texts, danger)
+    encoder = crisis_encoder_train.fine_tune(texts, [bool(d) for d in danger], epochs, log=log)
+    crisis_encoder_train.export(encoder, folder / ENCODER)
+    shutil.copyfile(crisis_encoder_train.base_tokenizer_file(), folder / TOKENIZER)
+    path = crisis_model.model_file("en", folder)
+    payload: dict[str, Any] = {
+        "format": crisis_model.FORMAT,
+        "language": "en",
+        "about": (
+            "Written by bench/crisis_train.py. The word model: TF-IDF (word 1-2-grams, "
+            "letter 3-5-grams in words) and logistic regression; terms: n-gram -> [idf, "
+            "weight]. The encoder: all-MiniLM-L6-v2 fine-tuned (bench/crisis_encoder_train.py), "
+            "8-bit ONNX. The probability is the average of the two. checks: texts with the "
+            "probability these files gave them, which bot/core/crisis_model.py must reproduce."
+        ),
         "threshold": thresholds.alone,
         "threshold_with_rule": thresholds.with_rule,
-        "blocks": blocks,
-        "checks": [[t, round(float(p), 6)] for t, p in zip(sample, probabilities, strict=True)],
+        **word_model(words),
+        "encoder": {
+            "model": ENCODER,
+            "tokenizer": TOKENIZER,
+            "window": crisis_encoder_train.WINDOW,
+        },
+        "checks": [],
     }
+    path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n")
+    crisis_model.load_model.cache_clear()
+    model = crisis_model.load_model(path)
+    assert model is not None
+    sample = random.Random(SEED).sample(texts, min(CHECKS, len(texts)))
+    payload["checks"] = [[t, round(model.probability(t), 6)] for t in sample]
+    path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n")
+    crisis_model.load_model.cache_clear()
+    return model
+
+
+def report(
+    batches: list[Batch], model: crisis_model.Model, budget: float, everyday_budget: float
+) -> tuple[Thresholds, dict[str, Any]]:
+    """Choose the thresholds on the validation `batches` and print, per file and pooled,
+    what the rules, each model and the bot's combination would flag there."""
+    rules = [np.array([crisis.rules_hit(t) for t in b.texts]) for b in batches]
+    scores = {
+        "words": [np.array([model.word_probability(t) for t in b.texts]) for b in batches],
+        "encoder": [
+            np.array([model.encoder.probability(t) if model.encoder else 0.0 for t in b.texts])
+            for b in batches
+        ],
+        "both": [np.array([model.probability(t) for t in b.texts]) for b in batches],
+    }
+    thresholds = choose_thresholds(batches, scores["both"], rules, budget, everyday_budget)
+    print(
+        f"validation writers: flag when the models say >= {thresholds.alone:.2f}, "
+        f"or a rule hits and they say >= {thresholds.with_rule:.2f}"
+    )
+    names = ("rules", "words", "encoder", "both")
+    print(f"{'file':16s} {'danger':>6s} {'harmless':>8s}  "
+          + "  ".join(f"{n:>13s}" for n in names) + "   (recall / false alarms)")  # fmt: skip
+    result: dict[str, Any] = {"thresholds": asdict(thresholds), "validation": {}}
+    pooled: dict[str, dict[str, list[np.ndarray]]] = {
+        part: {name: [] for name in (*names, "danger")} for part in ("hard", "everyday")
+    }
+    for index, batch in enumerate(batches):
+        flags = {"rules": rules[index]}
+        for name in ("words", "encoder", "both"):
+            flags[name] = thresholds.flags(
+                scores[name][index], rules[index] & (name == "both"), batch.words
+            )
+        row = {name: figures(f, batch.danger) for name, f in flags.items()}
+        result["validation"][batch.name] = row
+        print(f"{batch.name:16s} {int(batch.danger.sum()):6d} {int((~batch.danger).sum()):8d}  "
+              + "  ".join(cell(row[n]) for n in names))  # fmt: skip
+        part = pooled["hard" if batch.danger.any() else "everyday"]
+        for name, f in flags.items():
+            part[name].append(f)
+        part["danger"].append(batch.danger)
+    for part, columns in pooled.items():
+        if not columns["danger"]:
+            continue
+        danger = np.concatenate(columns["danger"])
+        result[f"pooled_{part}"] = {n: figures(np.concatenate(columns[n]), danger) for n in names}
+        print(f"{part + ', pooled':16s} {'':6s} {'':8s}  "
+              + "  ".join(cell(result[f"pooled_{part}"][n]) for n in names))  # fmt: skip
+    print("(words and encoder: each model alone at the same thresholds, without the rules)")
+    return thresholds, result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--c", type=float, default=16.0, help="inverse regularisation strength")
+    parser.add_argument(
+        "--validation",
+        default=",".join(VALIDATION),
+        help="training files (without .yaml) held back to choose the thresholds",
+    )
     parser.add_argument(
         "--false-alarm-budget",
         type=float,
         default=TARGET_FALSE_ALARMS,
-        help="false alarms allowed on writers the model never saw",
+        help="false alarms allowed on the validation writers",
     )
     parser.add_argument(
         "--everyday-budget",
@@ -251,63 +337,41 @@ def main() -> None:
         default=EVERYDAY_FALSE_ALARMS,
         help="false alarms allowed on ordinary replies (files with no danger in them)",
     )
+    parser.add_argument(
+        "--epochs",
+        type=float,
+        default=crisis_encoder_train.EPOCHS,
+        help="passes over the replies while fine-tuning the encoder (0.01 for a smoke run)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="report, but write no model")
     args = parser.parse_args()
     batches = load_batches()
-    rules = [np.array([crisis.rules_hit(t) for t in b.texts]) for b in batches]
-    scores = held_out(batches, args.c)
-    thresholds = choose_thresholds(
-        batches, scores, rules, args.false_alarm_budget, args.everyday_budget
-    )
-    print(
-        f"leave-one-writer-out, C={args.c}: flag when the model says >= {thresholds.alone:.2f}, "
-        f"or a rule hits and it says >= {thresholds.with_rule:.2f}"
-    )
-    print(f"{'held-out file':16s} {'danger':>6s} {'harmless':>8s}  {'rules':>13s}  {'model':>13s}"
-          f"  {'both':>13s}   (recall / false alarms)")  # fmt: skip
-    report: dict[str, Any] = {"c": args.c, "thresholds": asdict(thresholds), "held_out": {}}
-    names = ("rules", "model", "both")
-    pooled: dict[str, dict[str, list[np.ndarray]]] = {
-        part: {name: [] for name in (*names, "danger")} for part in ("hard", "everyday")
-    }
-    for batch, score, rule in zip(batches, scores, rules, strict=True):
-        flags = {
-            "rules": rule,
-            "model": (score >= thresholds.alone) & (batch.words >= crisis_model.ALONE_MIN_WORDS),
-            "both": thresholds.flags(score, rule, batch.words),
-        }
-        row = {name: figures(f, batch.danger) for name, f in flags.items()}
-        report["held_out"][batch.name] = row
-        print(f"{batch.name:16s} {int(batch.danger.sum()):6d} {int((~batch.danger).sum()):8d}  "
-              + "  ".join(cell(row[n]) for n in names))  # fmt: skip
-        if batch.name != DATA.stem:
-            part = pooled["hard" if batch.danger.any() else "everyday"]
-            for name, f in flags.items():
-                part[name].append(f)
-            part["danger"].append(batch.danger)
-    for part, columns in pooled.items():
-        if not columns["danger"]:
-            continue
-        danger = np.concatenate(columns["danger"])
-        report[f"pooled_{part}"] = {n: figures(np.concatenate(columns[n]), danger) for n in names}
-        label = "unseen, pooled" if part == "hard" else "everyday, pooled"
-        print(f"{label:16s} {'':6s} {'':8s}  "
-              + "  ".join(cell(report[f"pooled_{part}"][n]) for n in names))  # fmt: skip
-    print(f"({DATA.stem} is left out of the pooled figures: the rules were written against it)")
+    held = set(args.validation.split(","))
+    unknown = held - {b.name for b in batches}
+    if unknown:
+        raise SystemExit(f"no training file named {', '.join(sorted(unknown))}")
+    training = [b for b in batches if b.name not in held]
+    validation = [b for b in batches if b.name in held]
+    with tempfile.TemporaryDirectory() as folder:
+        # Thresholds are chosen after the models exist; the ones written here are replaced.
+        held_out = write_models(
+            Path(folder), training, Thresholds(0.5, 0.5), args.epochs, "without validation"
+        )
+        thresholds, result = report(
+            validation, held_out, args.false_alarm_budget, args.everyday_budget
+        )
     print(
         f"goal: recall >= {TARGET_RECALL}, false alarms <= {TARGET_FALSE_ALARMS} "
         f"(on ordinary replies <= {args.everyday_budget})"
     )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "crisis_train.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "crisis_train.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.dry_run:
         return
-    texts = [t for b in batches for t in b.texts]
-    final = pipeline(args.c).fit(texts, np.concatenate([b.danger for b in batches]))
-    path = crisis_model.model_file("en", default_content_dir() / "crisis")
-    payload = export(final, thresholds, texts, "en")
-    path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n")
-    print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+    folder = default_content_dir() / "crisis"
+    write_models(folder, batches, thresholds, args.epochs, "every file")
+    for name in (crisis_model.model_file("en", folder).name, ENCODER, TOKENIZER):
+        print(f"wrote {folder / name} ({(folder / name).stat().st_size // 1024} KiB)")
 
 
 if __name__ == "__main__":

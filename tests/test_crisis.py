@@ -354,11 +354,13 @@ def test_the_tuning_set_does_not_regress() -> None:
 # --- the trained model beside the rules ---------------------------------------------------
 
 
-def test_the_model_reads_as_scikit_learn_wrote_it() -> None:
-    """The model file carries texts with the probability scikit-learn gave them when it
-    was trained; the bot's own reading of the file must give the same."""
+def test_the_bot_reads_the_models_as_they_were_written() -> None:
+    """The model file carries texts with the probability the word model and the encoder
+    gave them together when they were written; the bot's own reading must give the same
+    (a different tokenizer or ONNX Runtime would show here)."""
     model = crisis.model_for("en")
     assert model is not None
+    assert model.encoder is not None
     assert len(model.checks) >= 50
     assert {p >= 0.5 for _, p in model.checks} == {True, False}
     for text, expected in model.checks:
@@ -398,8 +400,8 @@ def test_a_rule_hit_the_model_finds_unlikely_is_not_flagged() -> None:
     ("content", "expected"),
     [
         ("{not json", "crisis/en-model.json: cannot be read (JSONDecodeError"),
-        ('{"format": 99}', "crisis/en-model.json: format 99 is not 1"),
-        ('{"format": 1, "language": "en"}', "crisis/en-model.json: cannot be read (KeyError"),
+        ('{"format": 99}', "crisis/en-model.json: format 99 is not 2"),
+        ('{"format": 2, "language": "en"}', "crisis/en-model.json: cannot be read (KeyError"),
     ],
 )
 def test_a_broken_model_file_stops_start_up_with_one_sentence(
@@ -413,6 +415,54 @@ def test_a_broken_model_file_stops_start_up_with_one_sentence(
         crisis.check_rules(tmp_path)
     assert str(caught.value).startswith(expected)
     assert "\n" not in str(caught.value)
+
+
+def _copy_models(tmp_path: Path, *, leave_out: str = "") -> Path:
+    folder = tmp_path / "crisis"
+    folder.mkdir()
+    for source in crisis.crisis_dir().iterdir():
+        if source.name != leave_out and source.suffix in (".yaml", ".json", ".onnx"):
+            (folder / source.name).write_bytes(source.read_bytes())
+    return folder
+
+
+def test_a_missing_encoder_stops_start_up_with_one_sentence(tmp_path: Path) -> None:
+    _copy_models(tmp_path, leave_out="en-encoder.onnx")
+    with pytest.raises(CatalogError) as caught:
+        crisis.check_rules(tmp_path)
+    assert str(caught.value) == "crisis/en-encoder.onnx: is missing"
+
+
+@pytest.mark.parametrize("name", ["en-encoder.onnx", "en-tokenizer.json"])
+def test_a_broken_encoder_file_stops_start_up_with_one_sentence(tmp_path: Path, name: str) -> None:
+    folder = _copy_models(tmp_path)
+    (folder / name).write_bytes(b"\x00garbage{")
+    with pytest.raises(CatalogError) as caught:
+        crisis.check_rules(tmp_path)
+    assert str(caught.value).startswith(f"crisis/{name}: cannot be read (")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_long_reply_is_judged_a_few_sentences_at_a_time() -> None:
+    """The models learned on replies of up to about 70 words and average over what they
+    read, so a page is judged as runs of sentences that fit: danger in its last lines
+    weighs as much as on its own. One endless sentence, longer than the encoder can read
+    at once (512 pieces), is read in windows."""
+    ordinary = "We cooked dinner together and talked about the garden and the holidays. " * 40
+    danger = "She only lets me see my mum when she comes too."
+    assert not crisis.rules_hit(danger)
+    assert not crisis.sounds_like_crisis(ordinary)
+    assert crisis.sounds_like_crisis(danger)
+    assert crisis.sounds_like_crisis(ordinary + danger)
+    assert not crisis.sounds_like_crisis("and then we laughed " * 300)
+
+
+def test_danger_tucked_into_an_ordinary_reply_is_found() -> None:
+    assert crisis.sounds_like_crisis("He hit me again last night. We cooked dinner together.")
+    assert crisis.sounds_like_crisis(
+        "We cooked dinner together. Then we talked about the garden. I keep thinking "
+        "everyone would be better off if I wasn't here."
+    )
 
 
 def test_a_language_without_a_model_is_judged_by_its_rules_alone(tmp_path: Path) -> None:

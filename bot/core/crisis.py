@@ -29,9 +29,10 @@ people talk about danger can improve them without reading Python, and
 4. a text that places the danger clearly in the past *and* says the writer is safe now,
    with nothing saying it still happens, is not flagged (see `resolved` in the file);
 5. what is left are the hits;
-6. the trained model beside the rules (`content/crisis/<language>-model.json`, see
-   `bot.core.crisis_model`) has the last word: it flags a reply of five words or more on
-   its own when confident, and a rule's hit counts when the model finds it likely enough.
+6. the trained models beside the rules (a word model and a fine-tuned sentence encoder,
+   averaged; `content/crisis/<language>-model.json` says where each is, see
+   `bot.core.crisis_model`) have the last word: they flag a reply of five words or more
+   on their own when confident, and a rule's hit counts when they find it likely enough.
 
 A broken file raises `CatalogError` with one readable sentence per problem, as a broken
 practice file does: a detector that silently matched nothing would be worse than a bot

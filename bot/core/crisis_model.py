@@ -1,23 +1,29 @@
-"""A learned second opinion on danger: a linear model over words and letter groups.
+"""A learned second opinion on danger: a word model and a fine-tuned encoder, averaged.
 
 Why: the concept rules in `content/crisis/<language>.yaml` are readable and precise,
 but people describe danger in more ways than any list of rules holds. Measured on replies
-written by people who never saw the rules, they caught about 57 in 100. A model trained
-on thousands of labelled replies from many different writers generalises to phrasings
+written by people who never saw the rules, they caught about 57 in 100. Models trained
+on thousands of labelled replies from many different writers generalise to phrasings
 nobody wrote a rule for ("he gives me slaps", "i have to ask before i see my sister").
-The two are combined as they work best on writers neither has seen: the bot flags a
-reply of five words or more when the model is confident on its own, or any reply when a
-rule finds danger and the model does not find it unlikely (a rule's "she beats me" is
-trusted unless the words around it look like "at chess"). `bench/crisis_train.py` picks
-both thresholds.
+Two models, because they miss different things: a linear model over words and letter
+groups (below) knows spellings, typos and slang its writers used; a fine-tuned sentence
+encoder (`bot.core.crisis_encoder`) knows phrasings that mean the same in other words.
+Their average found more danger on writers neither had seen than either alone, at the
+same false alarms (`bench/crisis_train.py`).
 
-The model is data, not code: `content/crisis/<language>-model.json`, written by
+The models and the rules are combined as they work best on writers none has seen: the
+bot flags a reply of five words or more when the models are confident on their own, or
+any reply when a rule finds danger and the models do not find it unlikely (a rule's "she
+beats me" is trusted unless the words around it look like "at chess").
+`bench/crisis_train.py` picks both thresholds.
+
+The word model is data, not code: `content/crisis/<language>-model.json`, written by
 `bench/crisis_train.py` with scikit-learn (a TF-IDF of word 1-2-grams and of letter
 3-5-grams inside words, then logistic regression). Reading it needs only this module:
-the arithmetic of that pipeline is short, and keeping scikit-learn (and numpy and scipy)
-out of the bot keeps the install small and the model file plain, inspectable JSON
-instead of a pickle. The file carries texts with the probabilities scikit-learn gave
-them, and a test checks that this module reproduces them.
+the arithmetic of that pipeline is short, and keeping scikit-learn out of the bot keeps
+the install small and the file plain, inspectable JSON instead of a pickle. The same file
+names the encoder's files and carries texts with the probability the two models gave
+them together when they were written; a test checks that the bot reproduces them.
 """
 
 from __future__ import annotations
@@ -27,14 +33,15 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from bot.core.catalog import CatalogError
+from bot.core.crisis_encoder import Encoder, load_encoder
 
-FORMAT = 1
+FORMAT = 2
 # The model alone is trusted only on replies of at least this many words: on a fragment
 # ("he says", "note to self") one word decides everything, and ordinary fragments are
 # common. Shorter danger ("he hits me") is for the rules, which the model then confirms.
@@ -89,13 +96,27 @@ class Model:
     threshold: float  # enough on its own
     threshold_with_rule: float  # enough when a concept rule also finds danger
     blocks: tuple[Features, ...]
+    encoder: Encoder | None
     checks: tuple[tuple[str, float], ...]
 
-    def probability(self, text: str) -> float:
-        """How likely the model thinks `text` describes danger, 0..1."""
+    def word_probability(self, text: str) -> float:
+        """How likely the word model thinks `text` describes danger, 0..1."""
         low = text.lower()
         z = self.intercept + sum(block.score(low) for block in self.blocks)
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+    def probability(self, text: str) -> float:
+        """How likely the models together think `text` describes danger, 0..1: the
+        average of the two, or the word model's alone where no encoder was trained. A
+        reply too long for the encoder is judged run of sentences by run, and its most
+        worrying run counts (see `bot.core.crisis_encoder`)."""
+        encoder = self.encoder
+        if encoder is None:
+            return self.word_probability(text)
+        return max(
+            (self.word_probability(run) + encoder.probability(run)) / 2
+            for run in encoder.runs(text)
+        )
 
 
 def word_count(text: str) -> int:
@@ -126,16 +147,28 @@ def load_model(path: Path) -> Model | None:
             )
             for block in raw["blocks"]
         )
+        spec = raw.get("encoder")
+        encoder_files = (
+            None
+            if spec is None
+            else (path.parent / str(spec["model"]), path.parent / str(spec["tokenizer"]))
+        )
+        window = 0 if spec is None else int(spec["window"])
         model = Model(
             str(raw["language"]),
             float(raw["intercept"]),
             float(raw["threshold"]),
             float(raw["threshold_with_rule"]),
             blocks,
+            None,
             tuple((str(text), float(p)) for text, p in raw["checks"]),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise CatalogError([f"{where}: cannot be read ({type(exc).__name__}: {exc})"]) from exc
     if any(block.analyzer not in ("word", "char_wb") for block in blocks):
         raise CatalogError([f"{where}: an analyzer is neither 'word' nor 'char_wb'"])
-    return model
+    if encoder_files is None:
+        return model
+    if window < 8:
+        raise CatalogError([f"{where}: the encoder's window is {window} pieces, fewer than 8"])
+    return replace(model, encoder=load_encoder(*encoder_files, window))
